@@ -1,0 +1,1 @@
+"""Triase model: Indonesian text pipeline, two-headed classifier and the predictor built on them."""

@@ -1,0 +1,65 @@
+"""Construction of one classification head: preprocessing -> TF-IDF features -> calibrated linear model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from model.preprocess import IndonesianPreprocessor
+
+
+def build_head(
+    *,
+    C: float = 0.5,
+    word_ngram_max: int = 2,
+    word_min_df: int = 1,
+    char_ngrams: bool = True,
+    char_ngram_range: tuple[int, int] = (2, 5),
+    char_min_df: int = 2,
+    class_weight: str | None = "balanced",
+    calibration: str = "sigmoid",
+    calibration_cv: int = 5,
+    stem: bool = True,
+    **unknown: Any,
+) -> Pipeline:
+    """A head for either label set; keyword arguments come from `training/params.yaml`."""
+    if unknown:
+        raise TypeError(f"unknown head parameter(s): {sorted(unknown)}")
+    features: list[tuple[str, TfidfVectorizer]] = [
+        (
+            "word",
+            TfidfVectorizer(
+                ngram_range=(1, word_ngram_max),
+                min_df=word_min_df,
+                sublinear_tf=True,
+                token_pattern=r"(?u)\b\w\w+\b",
+            ),
+        )
+    ]
+    if char_ngrams:
+        # Character n-grams carry typos and unseen inflections that word features miss.
+        features.append(
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=tuple(char_ngram_range),
+                    min_df=char_min_df,
+                    sublinear_tf=True,
+                ),
+            )
+        )
+    classifier = CalibratedClassifierCV(
+        LinearSVC(C=C, class_weight=class_weight), method=calibration, cv=calibration_cv
+    )
+    return Pipeline(
+        [
+            ("prep", IndonesianPreprocessor(stem=stem)),
+            ("features", FeatureUnion(features)),
+            ("clf", classifier),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Triase training: data loading and validation, training, evaluation, MLflow tracking and the CLI."""

@@ -1,0 +1,77 @@
+"""Reading complaint datasets (CSV, JSONL, Parquet, XLSX) into one canonical frame.
+
+The canonical frame has columns `row` (the row number a person would look up in the source: spreadsheet
+row for CSV/XLSX with the header as row 1, line number for JSONL, record number for Parquet), `text`,
+`opd`, and when present `urgency` and `date`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from model.paths import CORPUS_PATH
+
+READERS = {
+    ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False),
+    ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+    ".ndjson": lambda p: pd.read_json(p, lines=True, dtype=False),
+    ".parquet": pd.read_parquet,
+    ".xlsx": lambda p: pd.read_excel(p, dtype=str, keep_default_na=False),
+}
+# Offset from a 0-based record index to the number a person sees in the file.
+ROW_OFFSET = {".csv": 2, ".xlsx": 2, ".jsonl": 1, ".ndjson": 1, ".parquet": 1}
+
+
+class DataError(ValueError):
+    """The file cannot be read as a dataset at all (unknown format, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which source column holds each field; `urgency` and `date` are optional."""
+
+    text: str = "text"
+    opd: str | None = "opd"
+    urgency: str | None = "urgency"
+    date: str | None = None
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise DataError(f"{path}: unsupported format {suffix!r}; use one of {', '.join(READERS)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    frame = READERS[suffix](path)
+    frame.insert(0, "row", range(ROW_OFFSET[suffix], ROW_OFFSET[suffix] + len(frame)))
+    return frame
+
+
+def load_dataset(
+    path: Path | str = CORPUS_PATH, columns: Columns = Columns(), *, urgency_optional: bool = True
+) -> pd.DataFrame:
+    """Read `path` and rename the mapped columns to the canonical names.
+
+    A mapped `urgency` column that is absent is dropped silently when `urgency_optional` (datasets
+    without urgency train the routing head only); any other missing column is an error.
+    """
+    raw = read_table(path)
+    wanted = {"text": columns.text, "opd": columns.opd, "urgency": columns.urgency, "date": columns.date}
+    if urgency_optional and columns.urgency and columns.urgency not in raw.columns:
+        wanted["urgency"] = None
+    missing = [f"{field} (column {source!r})" for field, source in wanted.items()
+               if source and source not in raw.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s): {', '.join(missing)}; the file has {list(raw.columns[1:])}. "
+            "Map them with --text-col/--opd-col/--urgency-col/--date-col."
+        )
+    frame = pd.DataFrame({"row": raw["row"]})
+    for field, source in wanted.items():
+        if source:
+            frame[field] = raw[source]
+    return frame.reset_index(drop=True)

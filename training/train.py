@@ -1,0 +1,248 @@
+"""Training run: validate, split, fit both heads, evaluate, log to MLflow, register, gate promotion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+
+import pandas as pd
+import yaml
+from sklearn.model_selection import train_test_split
+
+from model.paths import CORPUS_PATH, PROJECT_ROOT
+from model.pipeline import build_head
+from model.predictor import TriageModel
+from model.taxonomy import Taxonomy, default_taxonomy
+from training import tracking
+from training.data import Columns, load_dataset
+from training.metrics import Evaluation, evaluate
+from training.settings import Settings
+from training.validation import ValidationFailed, drop_exact_duplicates, validate
+
+PARAMS_PATH = PROJECT_ROOT / "training" / "params.yaml"
+
+
+def load_params(path: Path | str = PARAMS_PATH) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def prepare(
+    path: Path | str,
+    columns: Columns,
+    taxonomy: Taxonomy,
+    *,
+    min_class_count: int,
+    drop_duplicates: bool = False,
+) -> pd.DataFrame:
+    """Load and validate a training set; raise `ValidationFailed` listing every problem."""
+    frame = load_dataset(path, columns)
+    if drop_duplicates:
+        frame, _ = drop_exact_duplicates(frame)
+    problems = validate(frame, taxonomy, min_class_count=min_class_count)
+    if problems:
+        raise ValidationFailed(problems, source=str(path))
+    frame["text"] = frame["text"].str.strip()
+    if "date" in frame.columns:
+        frame["date"] = pd.to_datetime(frame["date"], format="mixed")
+    return frame
+
+
+def split(frame: pd.DataFrame, label: str, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out the latest complaints when dates exist (as in deployment), otherwise a stratified sample."""
+    if "date" in frame.columns:
+        ordered = frame.sort_values("date", kind="stable")
+        cut = int(round(len(ordered) * (1 - test_size)))
+        return ordered.iloc[:cut], ordered.iloc[cut:]
+    return train_test_split(frame, test_size=test_size, random_state=seed, stratify=frame[label])
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """Order-independent hash of the labelled content, so the same data gives the same fingerprint."""
+    columns = [c for c in ("text", "opd", "urgency", "date") if c in frame.columns]
+    rows = sorted(hashlib.sha256("\x1f".join(map(str, r)).encode()).hexdigest()
+                  for r in frame[columns].itertuples(index=False))
+    return hashlib.sha256("".join(rows).encode()).hexdigest()[:16]
+
+
+def profile(frame: pd.DataFrame) -> dict:
+    words = frame["text"].str.split().str.len()
+    out = {
+        "rows": len(frame),
+        "fingerprint": fingerprint(frame),
+        "words_per_text": {"min": int(words.min()), "median": float(words.median()), "max": int(words.max())},
+    }
+    for column in ("opd", "urgency"):
+        if column in frame.columns:
+            out[f"{column}_counts"] = {k: int(v) for k, v in frame[column].value_counts().items()}
+    if "date" in frame.columns:
+        out["date_range"] = [str(frame["date"].min()), str(frame["date"].max())]
+    return out
+
+
+def gate_view(evaluation: Evaluation) -> dict[str, float]:
+    """Scalar metrics as `head.metric`, the names promotion gates use."""
+    return {f"{head}.{k}": v for head in ("opd", "urgency")
+            for k, v in evaluation.metrics.get(head, {}).items() if isinstance(v, float)}
+
+
+def model_card(model: TriageModel, evaluation: Evaluation, profiles: dict, params: dict, decision: str) -> str:
+    m = evaluation.metrics
+    lines = [
+        f"# Model card: {model.name}",
+        "",
+        f"- Trained at: {model.trained_at}",
+        f"- MLflow run: `{model.run_id}`",
+        f"- Promotion: {decision}",
+        "",
+        "## Intended use",
+        "Suggest the handling department (OPD) and urgency of an Indonesian-language citizen complaint, "
+        "for a human officer to accept or correct. Not for automatic decisions about people.",
+        "",
+        "## Training data",
+    ]
+    for name, prof in profiles.items():
+        lines.append(f"- {name}: {prof['rows']} rows, fingerprint `{prof['fingerprint']}`, "
+                     f"median {prof['words_per_text']['median']:.0f} words per text")
+    lines += ["", "## Held-out evaluation", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in gate_view(evaluation).items()]
+    if "opd" in m:
+        lines += ["", "### OPD F1 per class", "", "| class | F1 |", "|---|---|"]
+        lines += [f"| {c} | {f:.3f} |" for c, f in sorted(m["opd"]["f1"].items())]
+    lines += ["", "## Parameters", "", "```yaml", yaml.safe_dump(params, sort_keys=True).strip(), "```", "",
+              "## Limitations",
+              "Trained on written complaints; figures on another city's real complaints are lower than on the "
+              "held-out split above. Urgency is a suggestion: emergencies must still reach a person."]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    version: str | None
+    promoted: bool
+    decision: str
+    metrics: dict
+
+
+Progress = Callable[[str], None]
+
+
+def train(
+    settings: Settings,
+    data: Path | str = CORPUS_PATH,
+    columns: Columns = Columns(),
+    *,
+    urgency_data: Path | str | None = None,
+    params: dict | None = None,
+    register: bool = True,
+    force: bool = False,
+    drop_duplicates: bool = False,
+    progress: Progress = lambda message: None,
+) -> TrainResult:
+    params = params or load_params()
+    taxonomy = default_taxonomy()
+    min_count = params["validation"]["min_class_count"]
+    split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
+
+    # Everything that can fail on bad data happens before MLflow sees anything.
+    progress(f"Validating {data}")
+    frame = prepare(data, columns, taxonomy, min_class_count=min_count, drop_duplicates=drop_duplicates)
+    if "urgency" in frame.columns:
+        urgency_frame = frame
+    else:
+        source = urgency_data or CORPUS_PATH
+        progress(f"No urgency column: urgency head trains on {source}")
+        urgency_frame = prepare(source, Columns(opd=None), taxonomy, min_class_count=min_count)
+
+    opd_train, opd_test = split(frame, "opd", **split_args)
+    if urgency_frame is frame:
+        urg_train, urg_test = opd_train, opd_test
+    else:
+        urg_train, urg_test = split(urgency_frame, "urgency", **split_args)
+
+    progress(f"Fitting OPD head on {len(opd_train)} complaints")
+    opd_head = build_head(**params["opd"]).fit(opd_train["text"].tolist(), opd_train["opd"].tolist())
+    progress(f"Fitting urgency head on {len(urg_train)} complaints")
+    urg_head = build_head(**params["urgency"]).fit(urg_train["text"].tolist(), urg_train["urgency"].tolist())
+    model = TriageModel(opd_head, urg_head, taxonomy,
+                        trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    progress(f"Evaluating on {len(opd_test)} held-out complaints")
+    evaluation = _evaluate_split(model, opd_test, urg_test, with_artifacts=True)
+    profiles = {"opd": profile(frame)}
+    if urgency_frame is not frame:
+        profiles["urgency"] = profile(urgency_frame)
+
+    client = tracking.configure(settings)
+    with mlflow.start_run() as run:
+        model.run_id = run.info.run_id
+        mlflow.log_params(_flat_params(params))
+        mlflow.log_params({"data_path": str(data), "data_fingerprint": profiles["opd"]["fingerprint"],
+                           "data_rows": len(frame), "split": "date" if "date" in frame.columns else "stratified",
+                           "urgency_source": "same" if urgency_frame is frame else str(urgency_data or CORPUS_PATH)})
+        mlflow.log_metrics({k.replace("-", "_"): v for k, v in evaluation.flat().items()})
+        mlflow.log_dict(profiles, "data_profile.json")
+        for head, report in evaluation.reports.items():
+            mlflow.log_text(report, f"classification_report_{head}.txt")
+        for name, figure in evaluation.figures.items():
+            mlflow.log_figure(figure, name)
+            plt.close(figure)
+
+        progress("Logging model to MLflow")
+        info = tracking.log_model(model, settings.registered_model if register else None)
+        version = str(info.registered_model_version) if register else None
+
+        decision = tracking.Decision(False, "not registered")
+        if register:
+            progress("Comparing with the current champion")
+            current = tracking.champion(client, settings)
+            current_metrics = None
+            if current is not None:
+                champion_model = tracking.load_model(f"models:/{settings.registered_model}/{current.version}")
+                current_metrics = gate_view(_evaluate_split(champion_model, opd_test, urg_test))
+            decision = tracking.decide_promotion(
+                gate_view(evaluation), current_metrics, tolerance=params["promotion"]["tolerance"],
+                metrics=params["promotion"]["metrics"], force=force,
+            )
+            if decision.promote:
+                tracking.promote(client, settings, version)
+            mlflow.set_tags({"promotion.decision": "promoted" if decision.promote else "refused",
+                             "promotion.reason": decision.reason[:5000]})
+            mlflow.log_dict({"promoted": decision.promote, "reason": decision.reason, "version": version,
+                             "champion_before": current.version if current else None,
+                             "champion_metrics": current_metrics}, "promotion.json")
+        mlflow.log_text(model_card(model, evaluation, profiles, params, decision.reason), "model_card.md")
+    return TrainResult(run.info.run_id, version, decision.promote, decision.reason, evaluation.metrics)
+
+
+def _evaluate_split(model: TriageModel, opd_test: pd.DataFrame, urg_test: pd.DataFrame,
+                    with_artifacts: bool = False) -> Evaluation:
+    if urg_test is opd_test:
+        return evaluate(model, opd_test["text"].tolist(), opd_test["opd"].tolist(),
+                        urg_test["urgency"].tolist(), with_artifacts=with_artifacts)
+    result = evaluate(model, opd_test["text"].tolist(), opd_test["opd"].tolist(), with_artifacts=with_artifacts)
+    urgency = evaluate(model, urg_test["text"].tolist(), None, urg_test["urgency"].tolist(),
+                       with_artifacts=with_artifacts)
+    result.metrics["urgency"] = urgency.metrics["urgency"]
+    result.reports.update(urgency.reports)
+    result.figures.update(urgency.figures)
+    return result
+
+
+def _flat_params(params: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat_params(value, f"{name}."))
+        else:
+            out[name] = json.dumps(value) if isinstance(value, list | tuple) else str(value)
+    return out
