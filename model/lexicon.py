@@ -15,9 +15,7 @@ from pathlib import Path
 from model.paths import LEXICON_DIR
 
 # Words the stopword list must never contain: dropping them flips or flattens the meaning.
-MUST_KEEP = frozenset(
-    {"tidak", "belum", "bukan", "jangan", "tanpa", "tak", "segera", "darurat", "bahaya", "tolong"}
-)
+MUST_KEEP = frozenset({"tidak", "belum", "bukan", "jangan", "tanpa", "tak", "segera", "darurat", "bahaya", "tolong"})
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 from Sastrawi.Stemmer.Stemmer import Stemmer
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from model.lexicon import Lexicon
 
@@ -75,7 +75,7 @@ def stem_word(word: str) -> str:
 
 
 def collapse_elongation(word: str, known: frozenset[str] | set[str] | dict) -> str:
-    """"bangeeet" -> "banget"; "tolongg" -> "tolong" when the shorter form is a known word."""
+    """ "bangeeet" -> "banget"; "tolongg" -> "tolong" when the shorter form is a known word."""
     word = _ELONGATED.sub(r"\1", word)
     if len(word) > 3 and word[-1] == word[-2] and word not in known and word[:-1] in known:
         word = word[:-1]

@@ -46,8 +46,7 @@ class Taxonomy:
 
 def parse_taxonomy(raw: dict) -> Taxonomy:
     opds = tuple(
-        Opd(code=code, name=str(entry["name"]), scope=str(entry.get("scope", "")))
-        for code, entry in raw["opd"].items()
+        Opd(code=code, name=str(entry["name"]), scope=str(entry.get("scope", ""))) for code, entry in raw["opd"].items()
     )
     levels = tuple(raw.get("urgency_levels", URGENCY_LEVELS))
     if levels != URGENCY_LEVELS:

@@ -13,19 +13,33 @@ from rich.table import Table
 
 from model.paths import CORPUS_PATH
 
-app = typer.Typer(help="Triase: route Indonesian citizen complaints to the right OPD and rate their urgency.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Triase: route Indonesian citizen complaints to the right OPD and rate their urgency.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 err = Console(stderr=True)
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Dataset: .csv, .jsonl, .parquet or .xlsx.")]
 TextCol = Annotated[str, typer.Option("--text-col", help="Column holding the complaint text.")]
 OpdCol = Annotated[str, typer.Option("--opd-col", help="Column holding the OPD code.")]
-UrgencyCol = Annotated[str, typer.Option("--urgency-col", help="Column holding the urgency label; "
-                                         "if the file has no such column the urgency head is trained elsewhere.")]
-DateCol = Annotated[str | None, typer.Option("--date-col", help="Date column: hold out the latest complaints "
-                                             "instead of a random stratified sample.")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="MLflow model URI or local path "
-                                              "[default: models:/complaint-triage@champion].")]
+UrgencyCol = Annotated[
+    str,
+    typer.Option(
+        "--urgency-col",
+        help="Column holding the urgency label; if the file has no such column the urgency head is trained elsewhere.",
+    ),
+]
+DateCol = Annotated[
+    str | None,
+    typer.Option(
+        "--date-col", help="Date column: hold out the latest complaints instead of a random stratified sample."
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="MLflow model URI or local path [default: models:/complaint-triage@champion]."),
+]
 
 
 def _step(message: str) -> None:
@@ -44,16 +58,21 @@ def train(
     opd_col: OpdCol = "opd",
     urgency_col: UrgencyCol = "urgency",
     date_col: DateCol = None,
-    urgency_data: Annotated[Path | None, typer.Option(
-        help="Dataset for the urgency head when --data has no urgency column [default: bundled corpus].")] = None,
-    params: Annotated[Path | None, typer.Option(help="Training configuration YAML "
-                                                "[default: training/params.yaml].")] = None,
-    drop_duplicates: Annotated[bool, typer.Option(
-        help="Keep the first of exact duplicates instead of rejecting the data.")] = False,
+    urgency_data: Annotated[
+        Path | None,
+        typer.Option(help="Dataset for the urgency head when --data has no urgency column [default: bundled corpus]."),
+    ] = None,
+    params: Annotated[
+        Path | None, typer.Option(help="Training configuration YAML [default: training/params.yaml].")
+    ] = None,
+    drop_duplicates: Annotated[
+        bool, typer.Option(help="Keep the first of exact duplicates instead of rejecting the data.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Promote to champion even if worse than the current one.")] = False,
     register: Annotated[bool, typer.Option(help="Register the model as a new version.")] = True,
-    if_missing: Annotated[bool, typer.Option(
-        help="Do nothing when a champion is already registered (used by `make run`).")] = False,
+    if_missing: Annotated[
+        bool, typer.Option(help="Do nothing when a champion is already registered (used by `make run`).")
+    ] = False,
 ) -> None:
     """Validate a dataset, train both heads, evaluate on a held-out split, log to MLflow and register."""
     from training import tracking
@@ -71,21 +90,30 @@ def train(
             return
     try:
         result = run_training(
-            settings, data, Columns(text=text_col, opd=opd_col, urgency=urgency_col, date=date_col),
-            urgency_data=urgency_data, params=load_params(params) if params else None,
-            register=register, force=force, drop_duplicates=drop_duplicates, progress=_step,
+            settings,
+            data,
+            Columns(text=text_col, opd=opd_col, urgency=urgency_col, date=date_col or None),
+            urgency_data=urgency_data,
+            params=load_params(params) if params else None,
+            register=register,
+            force=force,
+            drop_duplicates=drop_duplicates,
+            progress=_step,
         )
     except (DataError, ValidationFailed) as exc:
         raise _fail(str(exc)) from None
     m = result.metrics
-    _step(f"run {result.run_id}  version {result.version}  "
-          f"{'promoted to champion' if result.promoted else 'NOT promoted'}: {result.decision}")
+    _step(
+        f"run {result.run_id}  version {result.version}  "
+        f"{'promoted to champion' if result.promoted else 'NOT promoted'}: {result.decision}"
+    )
     opd = m["opd"]
     err.print(f"  OPD      accuracy {opd['accuracy']:.3f}  macro-F1 {opd['macro_f1']:.3f}  top-3 {opd['top3']:.3f}")
     if "urgency" in m:
         u = m["urgency"]
-        err.print(f"  urgency  macro-F1 {u['macro_f1']:.3f}  darurat recall {u['darurat_recall']:.3f}  "
-                  f"QWK {u['qwk']:.3f}")
+        err.print(
+            f"  urgency  macro-F1 {u['macro_f1']:.3f}  darurat recall {u['darurat_recall']:.3f}  QWK {u['qwk']:.3f}"
+        )
 
 
 @app.command()
@@ -133,8 +161,12 @@ def evaluate(
 @app.command()
 def predict(
     text: Annotated[list[str] | None, typer.Argument(help="Complaint text(s) to classify.")] = None,
-    file: Annotated[Path | None, typer.Option(
-        "--file", help="Read texts from a file: one per line (.txt) or a table (.csv/.jsonl/.parquet/.xlsx).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="Read texts from a file: one per line (.txt) or a table (.csv/.jsonl/.parquet/.xlsx)."
+        ),
+    ] = None,
     text_col: TextCol = "text",
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
@@ -163,12 +195,17 @@ def predict(
         for p in predictions:
             sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
         return
-    table = Table("#", "OPD", "p", "alternatives", "urgency", "p",
-                  title=f"{triage.name} v{triage.version or '?'}")
+    table = Table("#", "OPD", "p", "alternatives", "urgency", "p", title=f"{triage.name} v{triage.version or '?'}")
     for i, p in enumerate(predictions, 1):
         alts = ", ".join(f"{a.code} {a.probability:.2f}" for a in p.alternatives)
-        table.add_row(str(i), f"{p.opd.code}\n[dim]{p.opd.name}[/dim]", f"{p.opd.probability:.2f}", alts,
-                      p.urgency, f"{p.urgency_probability:.2f}")
+        table.add_row(
+            str(i),
+            f"{p.opd.code}\n[dim]{p.opd.name}[/dim]",
+            f"{p.opd.probability:.2f}",
+            alts,
+            p.urgency,
+            f"{p.urgency_probability:.2f}",
+        )
     Console().print(table)
 
 

@@ -39,6 +39,9 @@ class Columns:
     date: str | None = None
 
 
+DEFAULT_COLUMNS = Columns()
+
+
 def read_table(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
@@ -52,7 +55,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
 
 
 def load_dataset(
-    path: Path | str = CORPUS_PATH, columns: Columns = Columns(), *, urgency_optional: bool = True
+    path: Path | str = CORPUS_PATH, columns: Columns = DEFAULT_COLUMNS, *, urgency_optional: bool = True
 ) -> pd.DataFrame:
     """Read `path` and rename the mapped columns to the canonical names.
 
@@ -63,8 +66,9 @@ def load_dataset(
     wanted = {"text": columns.text, "opd": columns.opd, "urgency": columns.urgency, "date": columns.date}
     if urgency_optional and columns.urgency and columns.urgency not in raw.columns:
         wanted["urgency"] = None
-    missing = [f"{field} (column {source!r})" for field, source in wanted.items()
-               if source and source not in raw.columns]
+    missing = [
+        f"{field} (column {source!r})" for field, source in wanted.items() if source and source not in raw.columns
+    ]
     if missing:
         raise DataError(
             f"{path}: missing column(s): {', '.join(missing)}; the file has {list(raw.columns[1:])}. "

@@ -60,12 +60,8 @@ def urgency_metrics(y_true: list[str], y_pred: list[str]) -> dict:
     present = [level for level in URGENCY_LEVELS if level in set(y_true)]
     return {
         "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
-        "darurat_recall": float(
-            recall_score(y_true, y_pred, labels=["darurat"], average="macro", zero_division=0)
-        ),
-        "qwk": float(
-            cohen_kappa_score([rank[t] for t in y_true], [rank[p] for p in y_pred], weights="quadratic")
-        ),
+        "darurat_recall": float(recall_score(y_true, y_pred, labels=["darurat"], average="macro", zero_division=0)),
+        "qwk": float(cohen_kappa_score([rank[t] for t in y_true], [rank[p] for p in y_pred], weights="quadratic")),
     }
 
 

@@ -16,7 +16,7 @@ from model.predictor import MODEL_NAME
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIASE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TRIASE_", env_file=".env", extra="ignore", populate_by_name=True)
 
     tracking_uri: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}",

@@ -106,7 +106,11 @@ class Decision:
 
 
 def decide_promotion(
-    new: dict[str, float], current: dict[str, float] | None, *, tolerance: float, metrics: list[str],
+    new: dict[str, float],
+    current: dict[str, float] | None,
+    *,
+    tolerance: float,
+    metrics: list[str],
     force: bool = False,
 ) -> Decision:
     """Promote unless the new model is worse than the champion by more than `tolerance` on a gate metric."""

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import mlflow
-
 import pandas as pd
 import yaml
 from sklearn.model_selection import train_test_split
@@ -21,7 +20,7 @@ from model.pipeline import build_head
 from model.predictor import TriageModel
 from model.taxonomy import Taxonomy, default_taxonomy
 from training import tracking
-from training.data import Columns, load_dataset
+from training.data import DEFAULT_COLUMNS, Columns, load_dataset
 from training.metrics import Evaluation, evaluate
 from training.settings import Settings
 from training.validation import ValidationFailed, drop_exact_duplicates, validate
@@ -59,7 +58,7 @@ def split(frame: pd.DataFrame, label: str, *, test_size: float, seed: int) -> tu
     """Hold out the latest complaints when dates exist (as in deployment), otherwise a stratified sample."""
     if "date" in frame.columns:
         ordered = frame.sort_values("date", kind="stable")
-        cut = int(round(len(ordered) * (1 - test_size)))
+        cut = round(len(ordered) * (1 - test_size))
         return ordered.iloc[:cut], ordered.iloc[cut:]
     return train_test_split(frame, test_size=test_size, random_state=seed, stratify=frame[label])
 
@@ -67,8 +66,9 @@ def split(frame: pd.DataFrame, label: str, *, test_size: float, seed: int) -> tu
 def fingerprint(frame: pd.DataFrame) -> str:
     """Order-independent hash of the labelled content, so the same data gives the same fingerprint."""
     columns = [c for c in ("text", "opd", "urgency", "date") if c in frame.columns]
-    rows = sorted(hashlib.sha256("\x1f".join(map(str, r)).encode()).hexdigest()
-                  for r in frame[columns].itertuples(index=False))
+    rows = sorted(
+        hashlib.sha256("\x1f".join(map(str, r)).encode()).hexdigest() for r in frame[columns].itertuples(index=False)
+    )
     return hashlib.sha256("".join(rows).encode()).hexdigest()[:16]
 
 
@@ -89,8 +89,12 @@ def profile(frame: pd.DataFrame) -> dict:
 
 def gate_view(evaluation: Evaluation) -> dict[str, float]:
     """Scalar metrics as `head.metric`, the names promotion gates use."""
-    return {f"{head}.{k}": v for head in ("opd", "urgency")
-            for k, v in evaluation.metrics.get(head, {}).items() if isinstance(v, float)}
+    return {
+        f"{head}.{k}": v
+        for head in ("opd", "urgency")
+        for k, v in evaluation.metrics.get(head, {}).items()
+        if isinstance(v, float)
+    }
 
 
 def model_card(model: TriageModel, evaluation: Evaluation, profiles: dict, params: dict, decision: str) -> str:
@@ -109,17 +113,27 @@ def model_card(model: TriageModel, evaluation: Evaluation, profiles: dict, param
         "## Training data",
     ]
     for name, prof in profiles.items():
-        lines.append(f"- {name}: {prof['rows']} rows, fingerprint `{prof['fingerprint']}`, "
-                     f"median {prof['words_per_text']['median']:.0f} words per text")
+        lines.append(
+            f"- {name}: {prof['rows']} rows, fingerprint `{prof['fingerprint']}`, "
+            f"median {prof['words_per_text']['median']:.0f} words per text"
+        )
     lines += ["", "## Held-out evaluation", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in gate_view(evaluation).items()]
     if "opd" in m:
         lines += ["", "### OPD F1 per class", "", "| class | F1 |", "|---|---|"]
         lines += [f"| {c} | {f:.3f} |" for c, f in sorted(m["opd"]["f1"].items())]
-    lines += ["", "## Parameters", "", "```yaml", yaml.safe_dump(params, sort_keys=True).strip(), "```", "",
-              "## Limitations",
-              "Trained on written complaints; figures on another city's real complaints are lower than on the "
-              "held-out split above. Urgency is a suggestion: emergencies must still reach a person."]
+    lines += [
+        "",
+        "## Parameters",
+        "",
+        "```yaml",
+        yaml.safe_dump(params, sort_keys=True).strip(),
+        "```",
+        "",
+        "## Limitations",
+        "Trained on written complaints; figures on another city's real complaints are lower than on the "
+        "held-out split above. Urgency is a suggestion: emergencies must still reach a person.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +144,7 @@ class TrainResult:
     promoted: bool
     decision: str
     metrics: dict
+    model: TriageModel
 
 
 Progress = Callable[[str], None]
@@ -138,7 +153,7 @@ Progress = Callable[[str], None]
 def train(
     settings: Settings,
     data: Path | str = CORPUS_PATH,
-    columns: Columns = Columns(),
+    columns: Columns = DEFAULT_COLUMNS,
     *,
     urgency_data: Path | str | None = None,
     params: dict | None = None,
@@ -172,8 +187,9 @@ def train(
     opd_head = build_head(**params["opd"]).fit(opd_train["text"].tolist(), opd_train["opd"].tolist())
     progress(f"Fitting urgency head on {len(urg_train)} complaints")
     urg_head = build_head(**params["urgency"]).fit(urg_train["text"].tolist(), urg_train["urgency"].tolist())
-    model = TriageModel(opd_head, urg_head, taxonomy,
-                        trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    model = TriageModel(
+        opd_head, urg_head, taxonomy, trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
 
     progress(f"Evaluating on {len(opd_test)} held-out complaints")
     evaluation = _evaluate_split(model, opd_test, urg_test, with_artifacts=True)
@@ -185,9 +201,15 @@ def train(
     with mlflow.start_run() as run:
         model.run_id = run.info.run_id
         mlflow.log_params(_flat_params(params))
-        mlflow.log_params({"data_path": str(data), "data_fingerprint": profiles["opd"]["fingerprint"],
-                           "data_rows": len(frame), "split": "date" if "date" in frame.columns else "stratified",
-                           "urgency_source": "same" if urgency_frame is frame else str(urgency_data or CORPUS_PATH)})
+        mlflow.log_params(
+            {
+                "data_path": str(data),
+                "data_fingerprint": profiles["opd"]["fingerprint"],
+                "data_rows": len(frame),
+                "split": "date" if "date" in frame.columns else "stratified",
+                "urgency_source": "same" if urgency_frame is frame else str(urgency_data or CORPUS_PATH),
+            }
+        )
         mlflow.log_metrics({k.replace("-", "_"): v for k, v in evaluation.flat().items()})
         mlflow.log_dict(profiles, "data_profile.json")
         for head, report in evaluation.reports.items():
@@ -209,28 +231,49 @@ def train(
                 champion_model = tracking.load_model(f"models:/{settings.registered_model}/{current.version}")
                 current_metrics = gate_view(_evaluate_split(champion_model, opd_test, urg_test))
             decision = tracking.decide_promotion(
-                gate_view(evaluation), current_metrics, tolerance=params["promotion"]["tolerance"],
-                metrics=params["promotion"]["metrics"], force=force,
+                gate_view(evaluation),
+                current_metrics,
+                tolerance=params["promotion"]["tolerance"],
+                metrics=params["promotion"]["metrics"],
+                force=force,
             )
             if decision.promote:
                 tracking.promote(client, settings, version)
-            mlflow.set_tags({"promotion.decision": "promoted" if decision.promote else "refused",
-                             "promotion.reason": decision.reason[:5000]})
-            mlflow.log_dict({"promoted": decision.promote, "reason": decision.reason, "version": version,
-                             "champion_before": current.version if current else None,
-                             "champion_metrics": current_metrics}, "promotion.json")
+            mlflow.set_tags(
+                {
+                    "promotion.decision": "promoted" if decision.promote else "refused",
+                    "promotion.reason": decision.reason[:5000],
+                }
+            )
+            mlflow.log_dict(
+                {
+                    "promoted": decision.promote,
+                    "reason": decision.reason,
+                    "version": version,
+                    "champion_before": current.version if current else None,
+                    "champion_metrics": current_metrics,
+                },
+                "promotion.json",
+            )
         mlflow.log_text(model_card(model, evaluation, profiles, params, decision.reason), "model_card.md")
-    return TrainResult(run.info.run_id, version, decision.promote, decision.reason, evaluation.metrics)
+    return TrainResult(run.info.run_id, version, decision.promote, decision.reason, evaluation.metrics, model)
 
 
-def _evaluate_split(model: TriageModel, opd_test: pd.DataFrame, urg_test: pd.DataFrame,
-                    with_artifacts: bool = False) -> Evaluation:
+def _evaluate_split(
+    model: TriageModel, opd_test: pd.DataFrame, urg_test: pd.DataFrame, with_artifacts: bool = False
+) -> Evaluation:
     if urg_test is opd_test:
-        return evaluate(model, opd_test["text"].tolist(), opd_test["opd"].tolist(),
-                        urg_test["urgency"].tolist(), with_artifacts=with_artifacts)
+        return evaluate(
+            model,
+            opd_test["text"].tolist(),
+            opd_test["opd"].tolist(),
+            urg_test["urgency"].tolist(),
+            with_artifacts=with_artifacts,
+        )
     result = evaluate(model, opd_test["text"].tolist(), opd_test["opd"].tolist(), with_artifacts=with_artifacts)
-    urgency = evaluate(model, urg_test["text"].tolist(), None, urg_test["urgency"].tolist(),
-                       with_artifacts=with_artifacts)
+    urgency = evaluate(
+        model, urg_test["text"].tolist(), None, urg_test["urgency"].tolist(), with_artifacts=with_artifacts
+    )
     result.metrics["urgency"] = urgency.metrics["urgency"]
     result.reports.update(urgency.reports)
     result.figures.update(urgency.figures)

@@ -74,8 +74,10 @@ def validate(
             counts = frame[column][frame[column].isin(allowed[column])].value_counts()
             for label, count in counts[counts < min_class_count].items():
                 problems.append(
-                    Problem(f"class {label!r} has {count} example(s), fewer than the minimum {min_class_count}",
-                            column=column)
+                    Problem(
+                        f"class {label!r} has {count} example(s), fewer than the minimum {min_class_count}",
+                        column=column,
+                    )
                 )
     return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
@@ -95,9 +97,13 @@ def _duplicate_problems(frame: pd.DataFrame, text: pd.Series, label_columns: lis
             problems.append(Problem(f"exact duplicate of row {first_row[t]}", row, "text"))
         else:
             problems.append(
-                Problem(f"same text as row {first_row[t]} but conflicting labels "
-                        f"{dict(zip(label_columns, labels, strict=True))} vs "
-                        f"{dict(zip(label_columns, labels_at[t], strict=True))}", row, "text")
+                Problem(
+                    f"same text as row {first_row[t]} but conflicting labels "
+                    f"{dict(zip(label_columns, labels, strict=True))} vs "
+                    f"{dict(zip(label_columns, labels_at[t], strict=True))}",
+                    row,
+                    "text",
+                )
             )
     return problems
 

@@ -1,0 +1,89 @@
+"""The preprocessing transformer obeys the scikit-learn estimator contract."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from model.preprocess import IndonesianPreprocessor
+
+TEXTS = ["Lampu PJU di Sekupang mati", "sampah blm diangkut udh seminggu", "ada kebakaran di Bengkong!!"]
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_get_params_invariance,
+        check_set_params,
+    ],
+)
+def test_sklearn_estimator_checks(check):
+    check("IndonesianPreprocessor", IndonesianPreprocessor())
+
+
+def test_clone_keeps_params_and_drops_fitted_state():
+    fitted = IndonesianPreprocessor(stem=False).fit(TEXTS)
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "lexicon_")
+
+
+def test_pickle_round_trip_transforms_identically(tmp_path):
+    fitted = IndonesianPreprocessor().fit(TEXTS)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert list(restored.transform(TEXTS)) == list(fitted.transform(TEXTS))
+
+
+def test_fitted_lexicon_travels_with_the_estimator(tmp_path):
+    lexicon = tmp_path / "lex"
+    lexicon.mkdir()
+    (lexicon / "slang.tsv").write_text("pju\tlampu jalan\n", encoding="utf-8")
+    (lexicon / "stopwords.txt").write_text("di\n", encoding="utf-8")
+    (lexicon / "protected.txt").write_text("sekupang\n", encoding="utf-8")
+    fitted = IndonesianPreprocessor(lexicon_dir=lexicon).fit(TEXTS)
+    restored = pickle.loads(pickle.dumps(fitted))
+    for path in lexicon.iterdir():
+        path.unlink()  # the saved estimator must not need the files any more
+    assert restored.transform(["pju di sekupang"])[0] == "lampu jalan sekupang"
+
+
+def test_stopwords_with_a_negation_are_refused(tmp_path):
+    (tmp_path / "slang.tsv").write_text("", encoding="utf-8")
+    (tmp_path / "stopwords.txt").write_text("yang\ntidak\n", encoding="utf-8")
+    (tmp_path / "protected.txt").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="tidak"):
+        IndonesianPreprocessor(lexicon_dir=tmp_path).fit(TEXTS)
+
+
+def test_transform_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        IndonesianPreprocessor().transform(TEXTS)
+
+
+def test_params_change_behaviour():
+    stemmed = IndonesianPreprocessor().fit(TEXTS).transform(["perbaikan jalan"])[0]
+    raw = IndonesianPreprocessor(stem=False).fit(TEXTS).transform(["perbaikan jalan"])[0]
+    assert (stemmed, raw) == ("baik jalan", "perbaikan jalan")
+
+
+def test_one_pipeline_carries_everything():
+    pipe = Pipeline([("prep", IndonesianPreprocessor()), ("tfidf", TfidfVectorizer()), ("clf", LogisticRegression())])
+    pipe.fit(TEXTS * 2, ["perhubungan", "lingkungan-hidup", "pemadam-kebakaran"] * 2)
+    restored = pickle.loads(pickle.dumps(pipe))
+    query = ["lampu pju padam di sekupang", "kebakaran gudang"]
+    assert list(restored.predict(query)) == ["perhubungan", "pemadam-kebakaran"]
+    assert (restored.predict_proba(query) == pipe.predict_proba(query)).all()

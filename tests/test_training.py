@@ -1,0 +1,180 @@
+"""End-to-end training against a real (temporary) MLflow store: logging, registry, gate, CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from model.taxonomy import URGENCY_LEVELS
+from tests.conftest import client_for, store_settings
+from training import tracking
+from training.cli import app
+from training.settings import get_settings
+from training.train import load_params, train
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+SAMPLES = [
+    "lampu pju mati di depan sekolah",
+    "ada api besar di ruko bengkong, tolong!!",
+    "kapan pendaftaran ppdb smp dibuka?",
+    "air pdam tdk ngalir udh 3 hari",
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One store with a champion trained on the bundled corpus, shared by this module's tests."""
+    root = tmp_path_factory.mktemp("store")
+    settings = store_settings(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRIASE_TRACKING_URI", settings.tracking_uri)
+        mp.setenv("TRIASE_ARTIFACT_ROOT", str(settings.artifact_root))
+        get_settings.cache_clear()
+        result = train(settings)
+        yield settings, result
+    get_settings.cache_clear()
+
+
+def test_first_model_is_registered_promoted_and_fully_logged(store):
+    settings, result = store
+    client = client_for(settings)
+    assert result.version == "1" and result.promoted
+    assert str(client.get_model_version_by_alias("complaint-triage", "champion").version) == "1"
+    run = client.get_run(result.run_id)
+    for metric in (
+        "opd_accuracy",
+        "opd_macro_f1",
+        "opd_top3",
+        "opd_f1_bina_marga_sda",
+        "urgency_macro_f1",
+        "urgency_darurat_recall",
+        "urgency_qwk",
+    ):
+        assert metric in run.data.metrics
+    assert len(run.data.params["data_fingerprint"]) == 16
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {
+        "confusion_opd.png",
+        "confusion_urgency.png",
+        "classification_report_opd.txt",
+        "classification_report_urgency.txt",
+        "model_card.md",
+        "data_profile.json",
+        "promotion.json",
+    } <= artifacts
+    assert run.data.tags["promotion.decision"] == "promoted"
+
+
+def test_held_out_quality_is_sane(store):
+    _, result = store
+    # Far above chance (1/23 and 1/4): a broken pipeline or label shuffle would fail this.
+    assert result.metrics["opd"]["accuracy"] > 0.6
+    assert result.metrics["urgency"]["macro_f1"] > 0.4
+
+
+def test_model_round_trips_through_mlflow(store):
+    settings, result = store
+    loaded = tracking.load_model(settings.champion_uri, client_for(settings))
+    before_opd, before_urg = result.model.predict_proba(SAMPLES)
+    after_opd, after_urg = loaded.predict_proba(SAMPLES)
+    assert (before_opd == after_opd).all() and (before_urg == after_urg).all()
+    assert loaded.version == "1" and loaded.run_id == result.run_id
+
+
+def test_pyfunc_flavour_predicts_a_frame(store):
+    settings, _ = store
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    out = mlflow.pyfunc.load_model(settings.champion_uri).predict(pd.DataFrame({"text": SAMPLES}))
+    assert len(out) == len(SAMPLES)
+    assert out.loc[1, "opd"] == "pemadam-kebakaran" and out.loc[1, "urgency"] == "darurat"
+    assert set(out["urgency"]) <= set(URGENCY_LEVELS)
+
+
+def test_promotion_gate_refuses_a_worse_model_unless_forced(store):
+    settings, first = store
+    weak = copy.deepcopy(load_params())
+    weak["opd"].update(C=0.0001, char_ngrams=False, class_weight=None)
+    refused = train(settings, params=weak)
+    client = client_for(settings)
+    assert refused.metrics["opd"]["macro_f1"] < first.metrics["opd"]["macro_f1"] - 0.01
+    assert refused.version == "2" and not refused.promoted
+    assert str(client.get_model_version_by_alias("complaint-triage", "champion").version) == "1"
+    assert client.get_run(refused.run_id).data.tags["promotion.decision"] == "refused"
+    assert "worse than champion: opd.macro_f1" in refused.decision
+
+    forced = train(settings, params=weak, force=True)
+    assert forced.promoted and forced.decision.startswith("forced")
+    assert str(client.get_model_version_by_alias("complaint-triage", "champion").version) == forced.version
+    client.set_registered_model_alias("complaint-triage", "champion", "1")  # leave the store as found
+
+
+def test_decision_rules():
+    gate = {"tolerance": 0.01, "metrics": ["opd.macro_f1", "urgency.macro_f1"]}
+    assert tracking.decide_promotion({"opd.macro_f1": 0.5}, None, **gate).promote
+    assert tracking.decide_promotion({"opd.macro_f1": 0.795}, {"opd.macro_f1": 0.80}, **gate).promote
+    refused = tracking.decide_promotion(
+        {"opd.macro_f1": 0.80, "urgency.macro_f1": 0.6}, {"opd.macro_f1": 0.80, "urgency.macro_f1": 0.7}, **gate
+    )
+    assert not refused.promote and "urgency.macro_f1" in refused.reason
+
+
+def test_cli_predict_prints_opd_alternatives_and_urgency(store):
+    result = runner.invoke(app, ["predict", "--json", *SAMPLES[:2]])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [p["opd"]["code"] for p in lines] == ["perhubungan", "pemadam-kebakaran"]
+    assert all(len(p["alternatives"]) == 2 and p["model_version"] == "1" for p in lines)
+    assert all(0 < p["urgency_probability"] <= 1 and p["opd"]["name"] for p in lines)
+
+
+def test_cli_evaluate_json(store, tmp_path, corpus):
+    sample = corpus.groupby("opd").head(5)
+    sample.to_csv(tmp_path / "with_urgency.csv", index=False)
+    sample.drop(columns="urgency").to_csv(tmp_path / "without.csv", index=False)
+
+    result = runner.invoke(app, ["evaluate", "--data", str(tmp_path / "with_urgency.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["n"] == len(sample) and out["version"] == "1"
+    assert {"accuracy", "macro_f1", "top3"} <= set(out["opd"])
+    assert {"macro_f1", "darurat_recall", "qwk"} <= set(out["urgency"])
+
+    result = runner.invoke(app, ["evaluate", "--data", str(tmp_path / "without.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "urgency" not in json.loads(result.stdout)
+
+
+def test_invalid_data_is_rejected_before_anything_is_logged(settings, tmp_path, corpus):
+    bad = corpus.copy()
+    bad.loc[3, "text"] = "   "
+    bad.loc[10, "opd"] = "dinas-jalan"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "bad.csv")])
+    assert result.exit_code == 1
+    assert "row 5 text: text is empty" in result.output
+    assert "row 12 opd: opd label 'dinas-jalan' is not in the taxonomy" in result.output
+    client = client_for(settings)
+    assert client.search_registered_models() == []
+    experiment = client.get_experiment_by_name(settings.experiment)
+    assert experiment is None or client.search_runs([experiment.experiment_id]) == []
+
+
+def test_dataset_without_urgency_trains_urgency_on_the_bundled_corpus(settings, tmp_path, corpus):
+    routed = corpus[["text", "opd", "created_at"]]
+    routed.to_parquet(tmp_path / "routed.parquet", index=False)
+    result = runner.invoke(
+        app, ["train", "--data", str(tmp_path / "routed.parquet"), "--date-col", "created_at", "--no-register"]
+    )
+    assert result.exit_code == 0, result.output
+    run = client_for(settings).search_runs(
+        [client_for(settings).get_experiment_by_name(settings.experiment).experiment_id]
+    )[0]
+    assert run.data.params["split"] == "date"
+    assert run.data.params["urgency_source"].endswith("complaints.csv")
+    assert "urgency_qwk" in run.data.metrics
