@@ -24,6 +24,22 @@ def settings(tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def store(tmp_path_factory):
+    """One store with a champion trained on the bundled corpus, shared by the whole session."""
+    from training.train import train
+
+    root = tmp_path_factory.mktemp("store")
+    settings = store_settings(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRIASE_TRACKING_URI", settings.tracking_uri)
+        mp.setenv("TRIASE_ARTIFACT_ROOT", str(settings.artifact_root))
+        get_settings.cache_clear()
+        result = train(settings)
+        yield settings, result
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
 def corpus() -> pd.DataFrame:
     return pd.read_csv(CORPUS_PATH, dtype=str, keep_default_na=False)
 

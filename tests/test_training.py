@@ -11,10 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from model.taxonomy import URGENCY_LEVELS
-from tests.conftest import client_for, store_settings
+from tests.conftest import client_for
 from training import tracking
 from training.cli import app
-from training.settings import get_settings
 from training.train import load_params, train
 
 pytestmark = pytest.mark.slow
@@ -25,20 +24,6 @@ SAMPLES = [
     "kapan pendaftaran ppdb smp dibuka?",
     "air pdam tdk ngalir udh 3 hari",
 ]
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One store with a champion trained on the bundled corpus, shared by this module's tests."""
-    root = tmp_path_factory.mktemp("store")
-    settings = store_settings(root)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRIASE_TRACKING_URI", settings.tracking_uri)
-        mp.setenv("TRIASE_ARTIFACT_ROOT", str(settings.artifact_root))
-        get_settings.cache_clear()
-        result = train(settings)
-        yield settings, result
-    get_settings.cache_clear()
 
 
 def test_first_model_is_registered_promoted_and_fully_logged(store):
