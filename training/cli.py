@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -103,10 +104,8 @@ def train(
     except (DataError, ValidationFailed) as exc:
         raise _fail(str(exc)) from None
     m = result.metrics
-    _step(
-        f"run {result.run_id}  version {result.version}  "
-        f"{'promoted to champion' if result.promoted else 'NOT promoted'}: {result.decision}"
-    )
+    _step(f"run {result.run_id}, version {result.version}")
+    _step(f"{'promoted to champion' if result.promoted else 'NOT promoted'} ({result.decision})")
     opd = m["opd"]
     err.print(f"  OPD      accuracy {opd['accuracy']:.3f}  macro-F1 {opd['macro_f1']:.3f}  top-3 {opd['top3']:.3f}")
     if "urgency" in m:
@@ -149,6 +148,12 @@ def evaluate(
     urgency = frame["urgency"].tolist() if "urgency" in frame.columns else None
     result = run_evaluation(triage, frame["text"].str.strip().tolist(), frame["opd"].tolist(), urgency)
     out = {"model": uri, "version": triage.version, **result.metrics}
+    if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run . -e evaluate`: keep the figures on that run
+        import mlflow
+
+        with mlflow.start_run():
+            mlflow.log_params({"data_path": str(data), "model_uri": uri, "model_version": triage.version})
+            mlflow.log_metrics({k.replace("-", "_"): v for k, v in result.flat().items()})
     if as_json:
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         return

@@ -42,7 +42,9 @@ def configure(settings: Settings) -> MlflowClient:
             settings.artifact_root.mkdir(parents=True, exist_ok=True)
             location = settings.artifact_root.resolve().as_uri()
         client.create_experiment(settings.experiment, artifact_location=location)
-    mlflow.set_experiment(settings.experiment)
+    if "MLFLOW_RUN_ID" not in os.environ:
+        # Under `mlflow run` the run already exists in the experiment chosen on that command line.
+        mlflow.set_experiment(settings.experiment)
     return client
 
 
