@@ -1,4 +1,4 @@
-"""`TriageModel`: the two fitted heads plus the taxonomy, and what a prediction looks like."""
+"""`TriageModel`: the two fitted heads, the taxonomy, safety rules and thresholds; what a prediction is."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from model.abstention import ValidationSet
+from model.explain import feature_names, linear_weights, top_terms
+from model.normalize import tokenize
+from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
 MODEL_NAME = "complaint-triage"
 N_ALTERNATIVES = 2
+DEFAULT_TARGET_PRECISION = 0.95
 
 
 @dataclass(frozen=True)
@@ -30,16 +35,30 @@ class Prediction:
     model_name: str
     model_version: str | None = None
     urgency_probabilities: dict[str, float] = field(default_factory=dict)
+    model_urgency: str = ""  # the learned head's level before safety rules
+    urgency_rules: list[dict] = field(default_factory=list)
+    needs_review: bool = False
+    review_reasons: list[str] = field(default_factory=list)
+    explanation: dict[str, list[dict]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """When a suggestion should go to a person rather than be routed automatically."""
+
+    target_precision: float = DEFAULT_TARGET_PRECISION
+    close_margin: float = 0.10  # top two OPDs closer than this: ambiguous
+    min_known_share: float = 0.5  # fewer known words than this share: the model is guessing
+
+
 class TriageModel:
     """Routing (`opd`) and urgency heads, each a scikit-learn `Pipeline` from raw text to probabilities.
 
-    The taxonomy travels with the model so that a saved model needs nothing from outside.
-    `version` is filled in by whoever loads it from the registry; training cannot know it.
+    The taxonomy, urgency rules and validation predictions travel with the model so that a saved model
+    needs nothing from outside. `version` is filled in by whoever loads it from the registry.
     """
 
     def __init__(
@@ -48,6 +67,9 @@ class TriageModel:
         urgency: Pipeline,
         taxonomy: Taxonomy,
         *,
+        rules: UrgencyRules | None = None,
+        validation: ValidationSet | None = None,
+        policy: ReviewPolicy = ReviewPolicy(),
         name: str = MODEL_NAME,
         run_id: str | None = None,
         trained_at: str | None = None,
@@ -56,10 +78,17 @@ class TriageModel:
         self.opd = opd
         self.urgency = urgency
         self.taxonomy = taxonomy
+        self.rules = rules
+        self.validation = validation
+        self.policy = policy
         self.name = name
         self.run_id = run_id
         self.trained_at = trained_at
         self.version = version
+        # Derived once here rather than per request: explanation weights and the default thresholds.
+        self._weights = {h: linear_weights(p) for h, p in (("opd", opd), ("urgency", urgency))}
+        self._names = {h: feature_names(p) for h, p in (("opd", opd), ("urgency", urgency))}
+        self.thresholds = self.thresholds_for(policy.target_precision)
 
     @property
     def opd_classes(self) -> list[str]:
@@ -69,36 +98,91 @@ class TriageModel:
     def urgency_classes(self) -> list[str]:
         return list(self.urgency.classes_)
 
-    def _prepared(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def thresholds_for(self, target_precision: float) -> dict[str, float]:
+        """Per-class auto-route thresholds for a target precision (1.0 = always review)."""
+        if self.validation is None:
+            return {}
+        return self.validation.thresholds(target_precision)
+
+    def _features(self, texts: Sequence[str]):
         # Both heads usually share preprocessing settings: run it once and feed both.
         opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
         opd_terms = opd_prep.transform(texts)
-        same = opd_prep.get_params() == urg_prep.get_params()
-        return opd_terms, opd_terms if same else urg_prep.transform(texts)
+        urg_terms = opd_terms if opd_prep.get_params() == urg_prep.get_params() else urg_prep.transform(texts)
+        return (
+            self.opd.named_steps["features"].transform(opd_terms),
+            self.urgency.named_steps["features"].transform(urg_terms),
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
-        opd_terms, urg_terms = self._prepared(list(texts))
-        return self.opd[1:].predict_proba(opd_terms), self.urgency[1:].predict_proba(urg_terms)
+        x_opd, x_urg = self._features(list(texts))
+        return self.opd.named_steps["clf"].predict_proba(x_opd), self.urgency.named_steps["clf"].predict_proba(x_urg)
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        opd_proba, urg_proba = self.predict_proba(texts)
+    def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
+        """Urgency after the safety rules, with the rules that fired, for each text."""
+        classes = self.urgency_classes
+        out = []
+        for text, p in zip(texts, urgency_proba, strict=True):
+            level = classes[int(np.argmax(p))]
+            firings = self.rules.fire(self._words(text)) if self.rules else []
+            out.append((UrgencyRules.apply(level, firings), firings))
+        return out
+
+    def _words(self, text: str) -> list[str]:
+        lexicon = self.opd.named_steps["prep"].lexicon_
+        return [t.term for t in tokenize(text, lexicon, stem=False, drop_stopwords=False)]
+
+    def predict(
+        self, texts: Sequence[str], *, target_precision: float | None = None, explain: bool = True
+    ) -> list[Prediction]:
+        texts = list(texts)
+        x_opd, x_urg = self._features(texts)
+        opd_proba = self.opd.named_steps["clf"].predict_proba(x_opd)
+        urg_proba = self.urgency.named_steps["clf"].predict_proba(x_urg)
+        thresholds = self.thresholds if target_precision is None else self.thresholds_for(target_precision)
         opd_classes, urg_classes = self.opd_classes, self.urgency_classes
+        vocabulary = self.opd.named_steps["features"].transformer_list[0][1].vocabulary_
+        prep = self.opd.named_steps["prep"]
         predictions = []
-        for p_opd, p_urg in zip(opd_proba, urg_proba, strict=True):
+        for i, (text, p_opd, p_urg) in enumerate(zip(texts, opd_proba, urg_proba, strict=True)):
             ranked = np.argsort(-p_opd)[: 1 + N_ALTERNATIVES]
             choices = [
-                OpdChoice(opd_classes[i], self.taxonomy.name_of(opd_classes[i]), round(float(p_opd[i]), 4))
-                for i in ranked
+                OpdChoice(opd_classes[j], self.taxonomy.name_of(opd_classes[j]), round(float(p_opd[j]), 4))
+                for j in ranked
             ]
-            best_urg = int(np.argmax(p_urg))
+            model_level = urg_classes[int(np.argmax(p_urg))]
+            level, firings = self.final_urgency([text], p_urg[None, :])[0]
+            tokens = prep.tokens(text)
+            known = sum(t.term in vocabulary for t in tokens)
+            reasons = []
+            if p_opd[ranked[0]] < thresholds.get(choices[0].code, 0.0):
+                reasons.append("low_confidence")
+            if p_opd[ranked[0]] - p_opd[ranked[1]] < self.policy.close_margin:
+                reasons.append("close_second")
+            if not tokens or known < self.policy.min_known_share * len(tokens):
+                reasons.append("out_of_vocabulary")
+            if any(f.raise_to == "darurat" for f in firings):
+                reasons.append("emergency_rule")
+            explanation = {}
+            if explain:
+                urg_index = urg_classes.index(model_level)
+                explanation = {
+                    "opd": top_terms(x_opd[i], self._weights["opd"][ranked[0]], self._names["opd"], tokens),
+                    "urgency": top_terms(x_urg[i], self._weights["urgency"][urg_index], self._names["urgency"], tokens),
+                }
             predictions.append(
                 Prediction(
                     opd=choices[0],
                     alternatives=choices[1:],
-                    urgency=urg_classes[best_urg],
-                    urgency_probability=round(float(p_urg[best_urg]), 4),
+                    urgency=level,
+                    urgency_probability=round(float(p_urg[urg_classes.index(level)]), 4),
                     urgency_probabilities={c: round(float(p), 4) for c, p in zip(urg_classes, p_urg, strict=True)},
+                    model_urgency=model_level,
+                    urgency_rules=[asdict(f) for f in firings],
+                    needs_review=bool(reasons),
+                    review_reasons=reasons,
+                    explanation=explanation,
                     model_name=self.name,
                     model_version=self.version,
                 )

@@ -13,7 +13,7 @@ ARTIFACT_KEY = "triage_model"
 
 def prediction_frame(model: TriageModel, texts: list[str]) -> pd.DataFrame:
     rows = []
-    for p in model.predict(texts):
+    for p in model.predict(texts, explain=False):
         row = {"opd": p.opd.code, "opd_name": p.opd.name, "opd_probability": p.opd.probability}
         for i, alt in enumerate(p.alternatives, 1):
             row[f"alt{i}_opd"] = alt.code
@@ -21,6 +21,9 @@ def prediction_frame(model: TriageModel, texts: list[str]) -> pd.DataFrame:
         row.update(
             urgency=p.urgency,
             urgency_probability=p.urgency_probability,
+            urgency_rules=",".join(f["rule"] for f in p.urgency_rules),
+            needs_review=p.needs_review,
+            review_reasons=",".join(p.review_reasons),
             model_name=p.model_name,
             model_run_id=model.run_id or "",
         )
@@ -28,7 +31,15 @@ def prediction_frame(model: TriageModel, texts: list[str]) -> pd.DataFrame:
     columns = ["opd", "opd_name", "opd_probability"]
     for i in range(1, N_ALTERNATIVES + 1):
         columns += [f"alt{i}_opd", f"alt{i}_probability"]
-    columns += ["urgency", "urgency_probability", "model_name", "model_run_id"]
+    columns += [
+        "urgency",
+        "urgency_probability",
+        "urgency_rules",
+        "needs_review",
+        "review_reasons",
+        "model_name",
+        "model_run_id",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -13,11 +13,13 @@ import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 import yaml
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import cross_val_predict, train_test_split
 
+from model.abstention import ValidationSet
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 from model.pipeline import build_head
-from model.predictor import TriageModel
+from model.predictor import ReviewPolicy, TriageModel
+from model.rules import load_rules
 from model.taxonomy import Taxonomy, default_taxonomy
 from training import tracking
 from training.data import DEFAULT_COLUMNS, Columns, load_dataset
@@ -183,12 +185,29 @@ def train(
     else:
         urg_train, urg_test = split(urgency_frame, "urgency", **split_args)
 
+    review = params["review"]
+    progress(f"Out-of-fold predictions for auto-route thresholds ({review['cv']} folds)")
+    oof = cross_val_predict(
+        build_head(**params["opd"]),
+        opd_train["text"].tolist(),
+        opd_train["opd"].tolist(),
+        cv=review["cv"],
+        method="predict_proba",
+    )
+    validation = ValidationSet.from_proba(opd_train["opd"].tolist(), oof, sorted(opd_train["opd"].unique()))
     progress(f"Fitting OPD head on {len(opd_train)} complaints")
     opd_head = build_head(**params["opd"]).fit(opd_train["text"].tolist(), opd_train["opd"].tolist())
     progress(f"Fitting urgency head on {len(urg_train)} complaints")
     urg_head = build_head(**params["urgency"]).fit(urg_train["text"].tolist(), urg_train["urgency"].tolist())
+    policy = ReviewPolicy(review["target_precision"], review["close_margin"], review["min_known_share"])
     model = TriageModel(
-        opd_head, urg_head, taxonomy, trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds")
+        opd_head,
+        urg_head,
+        taxonomy,
+        rules=load_rules(),
+        validation=validation,
+        policy=policy,
+        trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
     progress(f"Evaluating on {len(opd_test)} held-out complaints")
@@ -212,6 +231,9 @@ def train(
         )
         mlflow.log_metrics({k.replace("-", "_"): v for k, v in evaluation.flat().items()})
         mlflow.log_dict(profiles, "data_profile.json")
+        mlflow.log_dict(
+            {"target_precision": policy.target_precision, "thresholds": model.thresholds}, "thresholds.json"
+        )
         for head, report in evaluation.reports.items():
             mlflow.log_text(report, f"classification_report_{head}.txt")
         for name, figure in evaluation.figures.items():

@@ -1,0 +1,48 @@
+"""Which words pushed a prediction: linear contributions of word features, shown as the citizen's words."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from model.normalize import Token
+
+TOP_TERMS = 5
+
+
+def linear_weights(head: Pipeline) -> np.ndarray:
+    """Class x word-feature weight matrix of a fitted head.
+
+    The calibrated classifier holds one linear model per calibration fold; their mean is the direction
+    the calibrated probabilities follow.
+    """
+    clf = head.named_steps["clf"]
+    coef = np.mean([c.estimator.coef_ for c in clf.calibrated_classifiers_], axis=0)
+    word_vectorizer = head.named_steps["features"].transformer_list[0][1]
+    return np.asarray(coef[:, : len(word_vectorizer.vocabulary_)])
+
+
+def feature_names(head: Pipeline) -> np.ndarray:
+    return head.named_steps["features"].transformer_list[0][1].get_feature_names_out()
+
+
+def top_terms(row, weights: np.ndarray, names: np.ndarray, tokens: list[Token]) -> list[dict]:
+    """The strongest positive contributions of one document's word features to one class."""
+    row = row.tocsr()[:, : weights.shape[0]]  # word features come first in the feature union
+    if row.nnz == 0:
+        return []
+    contributions = row.data * weights[row.indices]
+    order = np.argsort(-contributions)[:TOP_TERMS]
+    surfaces: dict[str, list[str]] = {}
+    for token in tokens:
+        forms = surfaces.setdefault(token.term, [])
+        if token.surface not in forms:
+            forms.append(token.surface)
+    out = []
+    for i in order:
+        if contributions[i] <= 0:
+            break
+        term = names[row.indices[i]]
+        words = [surfaces.get(part, [part])[0] for part in term.split()]
+        out.append({"word": " ".join(words), "term": str(term), "weight": round(float(contributions[i]), 4)})
+    return out
