@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run train test lint clean
+.PHONY: install run train test lint bench bench-quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ train: install
 
 test: install
 	$(BIN)/pytest
+
+bench-quality: install
+	$(BIN)/python -m benchmarks.quality
+
+bench: bench-quality
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,13 +11,8 @@ TOP_TERMS = 5
 
 
 def linear_weights(head: Pipeline) -> np.ndarray:
-    """Class x word-feature weight matrix of a fitted head.
-
-    The calibrated classifier holds one linear model per calibration fold; their mean is the direction
-    the calibrated probabilities follow.
-    """
-    clf = head.named_steps["clf"]
-    coef = np.mean([c.estimator.coef_ for c in clf.calibrated_classifiers_], axis=0)
+    """Class x word-feature weight matrix of a fitted head."""
+    coef = head.named_steps["clf"].coef_
     word_vectorizer = head.named_steps["features"].transformer_list[0][1]
     return np.asarray(coef[:, : len(word_vectorizer.vocabulary_)])
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.svm import LinearSVC
 
+from model.classifier import CalibratedLinearSVC
 from model.preprocess import IndonesianPreprocessor
 
 
@@ -53,9 +52,7 @@ def build_head(
                 ),
             )
         )
-    classifier = CalibratedClassifierCV(
-        LinearSVC(C=C, class_weight=class_weight), method=calibration, cv=calibration_cv
-    )
+    classifier = CalibratedLinearSVC(C=C, class_weight=class_weight, method=calibration, cv=calibration_cv)
     return Pipeline(
         [
             ("prep", IndonesianPreprocessor(stem=stem)),

@@ -68,9 +68,11 @@ def test_prediction_flags_and_explains(store):
     _, result = store
     model = result.model
     clear, gibberish, emergency = model.predict(
-        ["Lampu PJU di depan Masjid Raya Batam Centre mati sudah seminggu, jalan gelap gulita",
-         "qwrt zxcv plmk",
-         "tdk ada korban tp pohon tumbang menimpa rumah warga di Sekupang"]
+        [
+            "Lampu PJU di depan Masjid Raya Batam Centre mati sudah seminggu, jalan gelap gulita",
+            "qwrt zxcv plmk",
+            "tdk ada korban tp pohon tumbang menimpa rumah warga di Sekupang",
+        ]
     )
     assert clear.opd.code == "perhubungan"
     assert {"pju", "lampu"} & {e["word"] for e in clear.explanation["opd"]}
