@@ -163,3 +163,21 @@ def test_dataset_without_urgency_trains_urgency_on_the_bundled_corpus(settings, 
     assert run.data.params["split"] == "date"
     assert run.data.params["urgency_source"].endswith("complaints.csv")
     assert "urgency_qwk" in run.data.metrics
+
+
+def test_tune_logs_nested_trials_and_writes_the_best_config(settings, tmp_path, corpus):
+    sample = corpus.groupby("opd").head(30)
+    sample.to_csv(tmp_path / "sample.csv", index=False)
+    output = tmp_path / "params.yaml"
+    result = runner.invoke(app, ["tune", "--data", str(tmp_path / "sample.csv"), "--trials", "2",
+                                 "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    client = client_for(settings)
+    runs = client.search_runs([client.get_experiment_by_name(settings.experiment).experiment_id])
+    parent = next(r for r in runs if r.info.run_name == "tune-opd")
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(trials) == 2 and all("macro_f1" in r.data.metrics for r in trials)
+    best = max(trials, key=lambda r: r.data.metrics["macro_f1"])
+    written = load_params(output)
+    assert written["opd"]["C"] == float(best.data.params["C"])
+    assert written["urgency"] == load_params()["urgency"]  # the other head is left alone

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from model.paths import CORPUS_PATH
+from model.taxonomy import default_taxonomy
 
 app = typer.Typer(
     help="Triase: route Indonesian citizen complaints to the right OPD and rate their urgency.",
@@ -125,7 +126,6 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Evaluate the champion (or --model) on a labelled dataset."""
-    from model.taxonomy import default_taxonomy
     from training import tracking
     from training.data import Columns, DataError, load_dataset
     from training.metrics import evaluate as run_evaluation
@@ -161,6 +161,47 @@ def evaluate(
     for key, value in result.flat().items():
         table.add_row(key, f"{value:.4f}" if key != "n" else str(int(value)))
     Console().print(table)
+
+
+@app.command()
+def tune(
+    data: DataOpt = CORPUS_PATH,
+    text_col: TextCol = "text",
+    opd_col: OpdCol = "opd",
+    urgency_col: UrgencyCol = "urgency",
+    date_col: DateCol = None,
+    head: Annotated[str, typer.Option(help="Which head to tune: opd or urgency.")] = "opd",
+    trials: Annotated[int, typer.Option(min=1, help="Number of configurations to try.")] = 12,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Configuration file to write the best parameters into [default: training/params.yaml]."),
+    ] = None,
+) -> None:
+    """Search hyperparameters (nested MLflow runs, training part only) and save the best as the default."""
+    from training.data import Columns, DataError
+    from training.settings import get_settings
+    from training.train import PARAMS_PATH, load_params, prepare
+    from training.tune import tune as run_tune
+    from training.validation import ValidationFailed
+
+    if head not in {"opd", "urgency"}:
+        raise _fail("--head must be 'opd' or 'urgency'")
+    params = load_params()
+    try:
+        frame = prepare(
+            data,
+            Columns(text=text_col, opd=opd_col, urgency=urgency_col, date=date_col or None),
+            default_taxonomy(),
+            min_class_count=params["validation"]["min_class_count"],
+        )
+    except (DataError, ValidationFailed) as exc:
+        raise _fail(str(exc)) from None
+    if head not in frame.columns:
+        raise _fail(f"{data} has no {head} labels to tune on")
+    best = run_tune(
+        get_settings(), frame, params, head=head, trials=trials, output=output or PARAMS_PATH, progress=_step
+    )
+    _step(f"wrote {head} = {best} to {output or PARAMS_PATH}")
 
 
 @app.command()

@@ -40,6 +40,7 @@ class Columns:
 
 
 DEFAULT_COLUMNS = Columns()
+OPTIONAL = frozenset({"urgency"})
 
 
 def read_table(path: Path | str) -> pd.DataFrame:
@@ -55,17 +56,18 @@ def read_table(path: Path | str) -> pd.DataFrame:
 
 
 def load_dataset(
-    path: Path | str = CORPUS_PATH, columns: Columns = DEFAULT_COLUMNS, *, urgency_optional: bool = True
+    path: Path | str = CORPUS_PATH, columns: Columns = DEFAULT_COLUMNS, *, optional: frozenset[str] = OPTIONAL
 ) -> pd.DataFrame:
     """Read `path` and rename the mapped columns to the canonical names.
 
-    A mapped `urgency` column that is absent is dropped silently when `urgency_optional` (datasets
-    without urgency train the routing head only); any other missing column is an error.
+    A mapped column named in `optional` that is absent is left out silently (by default `urgency`:
+    datasets without urgency train the routing head only); any other missing column is an error.
     """
     raw = read_table(path)
     wanted = {"text": columns.text, "opd": columns.opd, "urgency": columns.urgency, "date": columns.date}
-    if urgency_optional and columns.urgency and columns.urgency not in raw.columns:
-        wanted["urgency"] = None
+    for field in optional:
+        if wanted[field] and wanted[field] not in raw.columns:
+            wanted[field] = None
     missing = [
         f"{field} (column {source!r})" for field, source in wanted.items() if source and source not in raw.columns
     ]

@@ -22,7 +22,7 @@ from model.predictor import ReviewPolicy, TriageModel
 from model.rules import load_rules
 from model.taxonomy import Taxonomy, default_taxonomy
 from training import tracking
-from training.data import DEFAULT_COLUMNS, Columns, load_dataset
+from training.data import DEFAULT_COLUMNS, OPTIONAL, Columns, load_dataset
 from training.metrics import Evaluation, evaluate
 from training.settings import Settings
 from training.validation import ValidationFailed, drop_exact_duplicates, validate
@@ -42,9 +42,10 @@ def prepare(
     *,
     min_class_count: int,
     drop_duplicates: bool = False,
+    optional: frozenset[str] = OPTIONAL,
 ) -> pd.DataFrame:
     """Load and validate a training set; raise `ValidationFailed` listing every problem."""
-    frame = load_dataset(path, columns)
+    frame = load_dataset(path, columns, optional=optional)
     if drop_duplicates:
         frame, _ = drop_exact_duplicates(frame)
     problems = validate(frame, taxonomy, min_class_count=min_class_count)
@@ -56,12 +57,14 @@ def prepare(
     return frame
 
 
-def split(frame: pd.DataFrame, label: str, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hold out the latest complaints when dates exist (as in deployment), otherwise a stratified sample."""
+def split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out the latest complaints when dates exist (as in deployment), otherwise a sample stratified by
+    OPD (or by urgency when there is no OPD), so the same file always gives the same held-out rows."""
     if "date" in frame.columns:
         ordered = frame.sort_values("date", kind="stable")
         cut = round(len(ordered) * (1 - test_size))
         return ordered.iloc[:cut], ordered.iloc[cut:]
+    label = "opd" if "opd" in frame.columns else "urgency"
     return train_test_split(frame, test_size=test_size, random_state=seed, stratify=frame[label])
 
 
@@ -177,13 +180,13 @@ def train(
     else:
         source = urgency_data or CORPUS_PATH
         progress(f"No urgency column: urgency head trains on {source}")
-        urgency_frame = prepare(source, Columns(opd=None), taxonomy, min_class_count=min_count)
+        urgency_frame = prepare(source, Columns(), taxonomy, min_class_count=min_count, optional=frozenset({"opd"}))
 
-    opd_train, opd_test = split(frame, "opd", **split_args)
+    opd_train, opd_test = split(frame, **split_args)
     if urgency_frame is frame:
         urg_train, urg_test = opd_train, opd_test
     else:
-        urg_train, urg_test = split(urgency_frame, "urgency", **split_args)
+        urg_train, urg_test = split(urgency_frame, **split_args)
 
     review = params["review"]
     progress(f"Out-of-fold predictions for auto-route thresholds ({review['cv']} folds)")
