@@ -145,6 +145,7 @@ def main(
         rules=load_rules(),
         validation=validation,
         policy=ReviewPolicy(target_precision=target_precision),
+        urgency_prior_shift=params.get("urgency_prior_shift"),
     )
 
     opd_proba, _ = model.predict_proba(test["text"].tolist())

@@ -52,7 +52,8 @@ def mask_identifiers(text: str) -> str:
 
 def clean(text: str) -> str:
     """Unicode-normalise, lower-case and mask identifiers."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    # Exports often carry line breaks as a literal backslash-n; they must not glue onto the next word.
+    text = unicodedata.normalize("NFKC", text).replace("\\n", " ").lower()
     return mask_identifiers(text)
 
 

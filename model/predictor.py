@@ -70,6 +70,7 @@ class TriageModel:
         rules: UrgencyRules | None = None,
         validation: ValidationSet | None = None,
         policy: ReviewPolicy = ReviewPolicy(),
+        urgency_prior_shift: dict[str, float] | None = None,
         name: str = MODEL_NAME,
         run_id: str | None = None,
         trained_at: str | None = None,
@@ -81,6 +82,7 @@ class TriageModel:
         self.rules = rules
         self.validation = validation
         self.policy = policy
+        self.urgency_prior_shift = urgency_prior_shift or {}
         self.name = name
         self.run_id = run_id
         self.trained_at = trained_at
@@ -117,7 +119,20 @@ class TriageModel:
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
         x_opd, x_urg = self._features(list(texts))
-        return self.opd.named_steps["clf"].predict_proba(x_opd), self.urgency.named_steps["clf"].predict_proba(x_urg)
+        return self.opd.named_steps["clf"].predict_proba(x_opd), self._urgency_proba(x_urg)
+
+    def _urgency_proba(self, x_urg) -> np.ndarray:
+        """Urgency probabilities corrected for the deployment prior.
+
+        The training corpus over-represents emergencies (about 10% against 1-2% in a real stream);
+        scaling each class by its prior ratio and renormalising is the standard prior-shift correction.
+        """
+        proba = self.urgency.named_steps["clf"].predict_proba(x_urg)
+        if not self.urgency_prior_shift:
+            return proba
+        factors = np.array([self.urgency_prior_shift.get(c, 1.0) for c in self.urgency_classes])
+        shifted = proba * factors
+        return shifted / shifted.sum(axis=1, keepdims=True)
 
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
@@ -139,7 +154,7 @@ class TriageModel:
         texts = list(texts)
         x_opd, x_urg = self._features(texts)
         opd_proba = self.opd.named_steps["clf"].predict_proba(x_opd)
-        urg_proba = self.urgency.named_steps["clf"].predict_proba(x_urg)
+        urg_proba = self._urgency_proba(x_urg)
         thresholds = self.thresholds if target_precision is None else self.thresholds_for(target_precision)
         opd_classes, urg_classes = self.opd_classes, self.urgency_classes
         vocabulary = self.opd.named_steps["features"].transformer_list[0][1].vocabulary_

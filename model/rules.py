@@ -35,7 +35,7 @@ def _phrase(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class UrgencyRules:
     rules: tuple[Rule, ...]
-    negations: frozenset[str]
+    negations: frozenset[str]  # negation and hedge words that stop a phrase from firing
     negation_window: int = 3
 
     def fire(self, words: list[str]) -> list[Firing]:
@@ -78,4 +78,5 @@ def load_rules(path: Path | str = RULES_PATH) -> UrgencyRules:
                 unless=tuple(_phrase(p) for p in entry.get("unless", [])),
             )
         )
-    return UrgencyRules(tuple(rules), frozenset(raw.get("negations", [])), int(raw.get("negation_window", 3)))
+    blockers = frozenset(raw.get("negations", [])) | frozenset(raw.get("hedges", []))
+    return UrgencyRules(tuple(rules), blockers, int(raw.get("negation_window", 3)))

@@ -169,8 +169,9 @@ def test_tune_logs_nested_trials_and_writes_the_best_config(settings, tmp_path, 
     sample = corpus.groupby("opd").head(30)
     sample.to_csv(tmp_path / "sample.csv", index=False)
     output = tmp_path / "params.yaml"
-    result = runner.invoke(app, ["tune", "--data", str(tmp_path / "sample.csv"), "--trials", "2",
-                                 "--output", str(output)])
+    result = runner.invoke(
+        app, ["tune", "--data", str(tmp_path / "sample.csv"), "--trials", "2", "--output", str(output)]
+    )
     assert result.exit_code == 0, result.output
     client = client_for(settings)
     runs = client.search_runs([client.get_experiment_by_name(settings.experiment).experiment_id])

@@ -210,6 +210,7 @@ def train(
         rules=load_rules(),
         validation=validation,
         policy=policy,
+        urgency_prior_shift=params.get("urgency_prior_shift"),
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
