@@ -148,6 +148,29 @@ class TriageModel:
         lexicon = self.opd.named_steps["prep"].lexicon_
         return [t.term for t in tokenize(text, lexicon, stem=False, drop_stopwords=False)]
 
+    def _review_reasons(
+        self,
+        p_opd: np.ndarray,
+        ranked: np.ndarray,
+        code: str,
+        tokens: list,
+        firings: list[Firing],
+        thresholds: dict[str, float],
+        vocabulary: dict,
+    ) -> list[str]:
+        """Why a person should look at this suggestion; empty when it can be routed automatically."""
+        reasons = []
+        if p_opd[ranked[0]] < thresholds.get(code, 0.0):
+            reasons.append("low_confidence")
+        if p_opd[ranked[0]] - p_opd[ranked[1]] < self.policy.close_margin:
+            reasons.append("close_second")
+        known = sum(t.term in vocabulary for t in tokens)
+        if not tokens or known < self.policy.min_known_share * len(tokens):
+            reasons.append("out_of_vocabulary")
+        if any(f.raise_to == "darurat" for f in firings):
+            reasons.append("emergency_rule")
+        return reasons
+
     def predict(
         self, texts: Sequence[str], *, target_precision: float | None = None, explain: bool = True
     ) -> list[Prediction]:
@@ -169,16 +192,7 @@ class TriageModel:
             model_level = urg_classes[int(np.argmax(p_urg))]
             level, firings = self.final_urgency([text], p_urg[None, :])[0]
             tokens = prep.tokens(text)
-            known = sum(t.term in vocabulary for t in tokens)
-            reasons = []
-            if p_opd[ranked[0]] < thresholds.get(choices[0].code, 0.0):
-                reasons.append("low_confidence")
-            if p_opd[ranked[0]] - p_opd[ranked[1]] < self.policy.close_margin:
-                reasons.append("close_second")
-            if not tokens or known < self.policy.min_known_share * len(tokens):
-                reasons.append("out_of_vocabulary")
-            if any(f.raise_to == "darurat" for f in firings):
-                reasons.append("emergency_rule")
+            reasons = self._review_reasons(p_opd, ranked, choices[0].code, tokens, firings, thresholds, vocabulary)
             explanation = {}
             if explain:
                 urg_index = urg_classes.index(model_level)
