@@ -95,7 +95,8 @@ def evaluate(
             result.reports["opd"] = classification_report(opd, y_pred, labels=labels, zero_division=0)
             result.figures["confusion_opd.png"] = _confusion_figure(opd, y_pred, labels, "OPD")
     if urgency is not None:
-        u_pred = list(np.asarray(model.urgency_classes)[urg_proba.argmax(axis=1)])
+        # Score what users get: the learned head raised by the safety rules.
+        u_pred = [level for level, _ in model.final_urgency(texts, urg_proba)]
         result.metrics["urgency"] = {"n": len(urgency), **urgency_metrics(urgency, u_pred)}
         if with_artifacts:
             labels = list(URGENCY_LEVELS)
