@@ -241,19 +241,14 @@ def predict(
         for p in predictions:
             sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
         return
-    table = Table(
-        "#", "OPD", "p", "alternatives", "urgency", "p", "review", title=f"{triage.name} v{triage.version or '?'}"
-    )
+    table = Table("#", "OPD", "alternatives", "urgency", "review", title=f"{triage.name} v{triage.version or '?'}")
     for i, p in enumerate(predictions, 1):
-        alts = ", ".join(f"{a.code} {a.probability:.2f}" for a in p.alternatives)
         table.add_row(
             str(i),
-            f"{p.opd.code}\n[dim]{p.opd.name}[/dim]",
-            f"{p.opd.probability:.2f}",
-            alts,
-            p.urgency + "".join(f"\n[dim]rule: {f['rule']}[/dim]" for f in p.urgency_rules),
-            f"{p.urgency_probability:.2f}",
-            ", ".join(p.review_reasons) or "auto-route",
+            f"{p.opd.code} {p.opd.probability:.2f}",
+            "\n".join(f"{a.code} {a.probability:.2f}" for a in p.alternatives),
+            f"{p.urgency} {p.urgency_probability:.2f}" + "".join(f"\nrule: {f['rule']}" for f in p.urgency_rules),
+            "\n".join(p.review_reasons) or "auto-route",
         )
     Console().print(table)
 
