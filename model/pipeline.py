@@ -8,7 +8,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.classifier import CalibratedLinearSVC
-from model.preprocess import IndonesianPreprocessor
+from model.preprocess import IndonesianPreprocessor, surface_view, terms_view
 
 
 def build_head(
@@ -23,6 +23,8 @@ def build_head(
     calibration: str = "sigmoid",
     calibration_cv: int = 5,
     stem: bool = True,
+    surface_words: bool = False,
+    surface_min_df: int = 2,
     **unknown: Any,
 ) -> Pipeline:
     """A head for either label set; keyword arguments come from `training/params.yaml`."""
@@ -36,6 +38,7 @@ def build_head(
                 min_df=word_min_df,
                 sublinear_tf=True,
                 token_pattern=r"(?u)\b\w\w+\b",
+                preprocessor=terms_view,
             ),
         )
     ]
@@ -49,13 +52,24 @@ def build_head(
                     ngram_range=tuple(char_ngram_range),
                     min_df=char_min_df,
                     sublinear_tf=True,
+                    preprocessor=terms_view,
+                ),
+            )
+        )
+    if surface_words:
+        # Unstemmed words keep distinctions stemming erases ("perantingan" vs "anting", "pemadam" vs "padam").
+        features.append(
+            (
+                "surface",
+                TfidfVectorizer(
+                    ngram_range=(1, 2), min_df=surface_min_df, sublinear_tf=True, preprocessor=surface_view
                 ),
             )
         )
     classifier = CalibratedLinearSVC(C=C, class_weight=class_weight, method=calibration, cv=calibration_cv)
     return Pipeline(
         [
-            ("prep", IndonesianPreprocessor(stem=stem)),
+            ("prep", IndonesianPreprocessor(stem=stem, surface=surface_words)),
             ("features", FeatureUnion(features)),
             ("clf", classifier),
         ]

@@ -10,8 +10,21 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from model.lexicon import Lexicon, load_lexicon
-from model.normalize import Token, tokenize
+from model.normalize import Token, clean, tokenize
 from model.paths import LEXICON_DIR
+
+# Stemmed terms and surface words travel in one string so the transformer keeps a 1-D output;
+# vectorizers pick their view with these (module-level, so pipelines stay picklable).
+VIEW_SEPARATOR = "\x1f"
+
+
+def terms_view(document: str) -> str:
+    return document.split(VIEW_SEPARATOR, 1)[0]
+
+
+def surface_view(document: str) -> str:
+    parts = document.split(VIEW_SEPARATOR, 1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
@@ -25,12 +38,21 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
     lexicon_dir : directory with slang.tsv, stopwords.txt and protected.txt; None for the bundled one.
     stem : apply the Sastrawi stemmer (protected words excepted).
     remove_stopwords : drop the project's stopwords (never negations or urgency cues).
+    surface : also emit the words as written (cleaned and masked, not stemmed) after `VIEW_SEPARATOR`,
+        for vectorizers that read that view (see `terms_view` / `surface_view`).
     """
 
-    def __init__(self, lexicon_dir: str | Path | None = None, stem: bool = True, remove_stopwords: bool = True):
+    def __init__(
+        self,
+        lexicon_dir: str | Path | None = None,
+        stem: bool = True,
+        remove_stopwords: bool = True,
+        surface: bool = False,
+    ):
         self.lexicon_dir = lexicon_dir
         self.stem = stem
         self.remove_stopwords = remove_stopwords
+        self.surface = surface
 
     def fit(self, X: Iterable[str], y=None) -> IndonesianPreprocessor:
         _as_texts(X)
@@ -43,7 +65,11 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
-        return np.array([" ".join(t.term for t in self.tokens(text)) for text in _as_texts(X)], dtype=object)
+        return np.array([self._transform_one(text) for text in _as_texts(X)], dtype=object)
+
+    def _transform_one(self, text: str) -> str:
+        terms = " ".join(t.term for t in self.tokens(text))
+        return f"{terms} {VIEW_SEPARATOR} {clean(text)}" if self.surface else terms
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -87,3 +87,13 @@ def test_one_pipeline_carries_everything():
     query = ["lampu pju padam di sekupang", "kebakaran gudang"]
     assert list(restored.predict(query)) == ["perhubungan", "pemadam-kebakaran"]
     assert (restored.predict_proba(query) == pipe.predict_proba(query)).all()
+
+
+def test_surface_view_carries_unstemmed_words_for_their_own_vectorizer():
+    from model.preprocess import surface_view, terms_view
+
+    doc = IndonesianPreprocessor(surface=True).fit(TEXTS).transform(["Perbaikan jalan, hub 0812-3456-7890"])[0]
+    assert terms_view(doc).split() == ["baik", "jalan", "hub", "_telepon_"]
+    assert surface_view(doc).split() == ["perbaikan", "jalan,", "hub", "_telepon_"]  # identifiers masked
+    plain = IndonesianPreprocessor().fit(TEXTS).transform(["Perbaikan jalan"])[0]
+    assert terms_view(plain) == plain and surface_view(plain) == ""
