@@ -21,18 +21,23 @@ def feature_names(head: Pipeline) -> np.ndarray:
     return head.named_steps["features"].transformer_list[0][1].get_feature_names_out()
 
 
-def top_terms(row, weights: np.ndarray, names: np.ndarray, tokens: list[Token]) -> list[dict]:
+def surface_forms(tokens: list[Token]) -> dict[str, list[str]]:
+    """Term -> the words the citizen wrote that produced it, in order of appearance."""
+    forms: dict[str, list[str]] = {}
+    for token in tokens:
+        seen = forms.setdefault(token.term, [])
+        if token.surface not in seen:
+            seen.append(token.surface)
+    return forms
+
+
+def top_terms(row, weights: np.ndarray, names: np.ndarray, surfaces: dict[str, list[str]]) -> list[dict]:
     """The strongest positive contributions of one document's word features to one class."""
     row = row.tocsr()[:, : weights.shape[0]]  # word features come first in the feature union
     if row.nnz == 0:
         return []
     contributions = row.data * weights[row.indices]
     order = np.argsort(-contributions)[:TOP_TERMS]
-    surfaces: dict[str, list[str]] = {}
-    for token in tokens:
-        forms = surfaces.setdefault(token.term, [])
-        if token.surface not in forms:
-            forms.append(token.surface)
     out = []
     for i in order:
         if contributions[i] <= 0:

@@ -83,22 +83,38 @@ def collapse_elongation(word: str, known: frozenset[str] | set[str] | dict) -> s
     return word
 
 
-def tokenize(text: str, lexicon: Lexicon, *, stem: bool = True, drop_stopwords: bool = True) -> list[Token]:
+def normalised_words(text: str, lexicon: Lexicon) -> list[Token]:
+    """Every word, cleaned and slang-expanded but neither stemmed nor filtered (`term` is the word).
+
+    Safety rules read these (negations and stopwords matter to them); `terms` derives features from them.
+    """
     known = root_words()
-    tokens: list[Token] = []
+    words: list[Token] = []
     for match in _TOKEN.finditer(clean(text)):
         surface = match.group()
         if surface in PLACEHOLDERS:
-            tokens.append(Token(surface, surface))
+            words.append(Token(surface, surface))
             continue
         word = surface
         if word[-1] == "2":  # "jalan2" is written reduplication, i.e. "jalan-jalan"
             word = word[:-1]
         word = collapse_elongation(word, known if word not in lexicon.slang else lexicon.slang)
-        for term in lexicon.slang.get(word, word).split():
-            if drop_stopwords and term in lexicon.stopwords:
-                continue
-            if stem and term not in lexicon.protected and len(term) > 3:
-                term = stem_word(term)
-            tokens.append(Token(surface, term))
-    return tokens
+        words.extend(Token(surface, w) for w in lexicon.slang.get(word, word).split())
+    return words
+
+
+def terms(words: list[Token], lexicon: Lexicon, *, stem: bool = True, drop_stopwords: bool = True) -> list[Token]:
+    """Feature terms from normalised words: stopwords dropped, stemmed unless protected or a placeholder."""
+    out = []
+    for w in words:
+        term = w.term
+        if drop_stopwords and term in lexicon.stopwords:
+            continue
+        if stem and term not in PLACEHOLDERS and term not in lexicon.protected and len(term) > 3:
+            term = stem_word(term)
+        out.append(Token(w.surface, term))
+    return out
+
+
+def tokenize(text: str, lexicon: Lexicon, *, stem: bool = True, drop_stopwords: bool = True) -> list[Token]:
+    return terms(normalised_words(text, lexicon), lexicon, stem=stem, drop_stopwords=drop_stopwords)

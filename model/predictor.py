@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
-from model.explain import feature_names, linear_weights, top_terms
-from model.normalize import tokenize
+from model.explain import feature_names, linear_weights, surface_forms, top_terms
+from model.normalize import Token, normalised_words, terms
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -137,16 +137,15 @@ class TriageModel:
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
         classes = self.urgency_classes
-        out = []
-        for text, p in zip(texts, urgency_proba, strict=True):
-            level = classes[int(np.argmax(p))]
-            firings = self.rules.fire(self._words(text)) if self.rules else []
-            out.append((UrgencyRules.apply(level, firings), firings))
-        return out
-
-    def _words(self, text: str) -> list[str]:
         lexicon = self.opd.named_steps["prep"].lexicon_
-        return [t.term for t in tokenize(text, lexicon, stem=False, drop_stopwords=False)]
+        return [
+            self._apply_rules(classes[int(np.argmax(p))], normalised_words(text, lexicon))
+            for text, p in zip(texts, urgency_proba, strict=True)
+        ]
+
+    def _apply_rules(self, level: str, words: list[Token]) -> tuple[str, list[Firing]]:
+        firings = self.rules.fire([w.term for w in words]) if self.rules else []
+        return UrgencyRules.apply(level, firings), firings
 
     def _review_reasons(
         self,
@@ -190,15 +189,20 @@ class TriageModel:
                 for j in ranked
             ]
             model_level = urg_classes[int(np.argmax(p_urg))]
-            level, firings = self.final_urgency([text], p_urg[None, :])[0]
-            tokens = prep.tokens(text)
+            # One normalising pass per text feeds the rules, the vocabulary check and the explanations.
+            words = normalised_words(text, prep.lexicon_)
+            level, firings = self._apply_rules(model_level, words)
+            tokens = terms(words, prep.lexicon_, stem=prep.stem, drop_stopwords=prep.remove_stopwords)
             reasons = self._review_reasons(p_opd, ranked, choices[0].code, tokens, firings, thresholds, vocabulary)
             explanation = {}
             if explain:
                 urg_index = urg_classes.index(model_level)
+                surfaces = surface_forms(tokens)
                 explanation = {
-                    "opd": top_terms(x_opd[i], self._weights["opd"][ranked[0]], self._names["opd"], tokens),
-                    "urgency": top_terms(x_urg[i], self._weights["urgency"][urg_index], self._names["urgency"], tokens),
+                    "opd": top_terms(x_opd[i], self._weights["opd"][ranked[0]], self._names["opd"], surfaces),
+                    "urgency": top_terms(
+                        x_urg[i], self._weights["urgency"][urg_index], self._names["urgency"], surfaces
+                    ),
                 }
             predictions.append(
                 Prediction(
