@@ -1,4 +1,4 @@
-# Two commands for a new user: `make run` (train the default model if none is registered, show it working)
+# Two commands for a new user: `make run` (train the default model if none is registered, serve the API)
 # and `make test`. Everything installs into .venv from pyproject.toml.
 PYTHON ?= python3
 VENV   := .venv
@@ -17,11 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/triase train --if-missing
-	$(BIN)/triase predict \
-		"lampu pju mati" \
-		"Selamat pagi, jalan di depan Perumahan Buana Vista Batu Aji berlubang besar, sudah dua motor jatuh minggu ini." \
-		"tolong pak ada asap tebal dan api dari ruko sebelah rumah kami di Bengkong, cepat!!" \
-		"min sy blm dpt bansos pdhl udh daftar dtks dr thn lalu, gmn cara ceknya?"
+	$(BIN)/triase serve --host 127.0.0.1 --port 8000
 
 train: install
 	$(BIN)/triase train

@@ -171,13 +171,21 @@ class TriageModel:
         return reasons
 
     def predict(
-        self, texts: Sequence[str], *, target_precision: float | None = None, explain: bool = True
+        self,
+        texts: Sequence[str],
+        *,
+        target_precision: float | None = None,
+        thresholds: dict[str, float] | None = None,
+        explain: bool = True,
     ) -> list[Prediction]:
+        """Predict each text. Review thresholds: `thresholds` if given, else those for `target_precision`,
+        else the ones for the precision the model was trained with."""
         texts = list(texts)
         x_opd, x_urg = self._features(texts)
         opd_proba = self.opd.named_steps["clf"].predict_proba(x_opd)
         urg_proba = self._urgency_proba(x_urg)
-        thresholds = self.thresholds if target_precision is None else self.thresholds_for(target_precision)
+        if thresholds is None:
+            thresholds = self.thresholds if target_precision is None else self.thresholds_for(target_precision)
         opd_classes, urg_classes = self.opd_classes, self.urgency_classes
         vocabulary = self.opd.named_steps["features"].transformer_list[0][1].vocabulary_
         prep = self.opd.named_steps["prep"]

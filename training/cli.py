@@ -264,5 +264,14 @@ def _load(uri: str, client):
         raise _fail(f"cannot load model {uri!r}: {exc}. Train one first: `triase train`.") from None
 
 
+def _attach_serving() -> None:
+    from serving.cli import apikey_app, serve
+
+    app.command()(serve)
+    app.add_typer(apikey_app, name="apikey")
+
+
+_attach_serving()
+
 if __name__ == "__main__":
     app()

@@ -1,6 +1,7 @@
 """Runtime settings, read from the environment or `.env` (prefix `TRIASE_`).
 
-The one place for where MLflow lives, what the registered model is called and where shared data is.
+The one place for where MLflow lives, what the registered model is called, where shared data is, and how the
+prediction service behaves. The README's settings table lists every field (a test checks it).
 """
 
 from __future__ import annotations
@@ -35,9 +36,37 @@ class Settings(BaseSettings):
         description="Folder with the real-complaint evaluation sets (optional).",
     )
 
+    # --- serving -------------------------------------------------------------------------------------------
+    model_uri: str | None = Field(
+        default=None,
+        description="Model the service loads: any MLflow model URI or local path [default: the champion alias].",
+    )
+    reload_interval: float = Field(
+        default=30.0, ge=0, description="Seconds between checks of the alias for a new version (0: never)."
+    )
+    target_precision: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Auto-route precision target for the review thresholds [default: the one the model was trained "
+        "with].",
+    )
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'triase.db'}",
+        description="Service database (API keys): SQLAlchemy URL; SQLite file in the project by default.",
+    )
+    max_text_chars: int = Field(default=20_000, ge=1, description="Longest complaint text accepted, in characters.")
+    max_batch_items: int = Field(default=1_000, ge=1, description="Most items in one /v1/predict/batch request.")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body accepted, in bytes.")
+    log_level: str = Field(default="INFO", description="Log level of the service's JSON logs.")
+
     @property
     def champion_uri(self) -> str:
         return f"models:/{self.registered_model}@{self.champion_alias}"
+
+    @property
+    def serving_uri(self) -> str:
+        return self.model_uri or self.champion_uri
 
 
 @lru_cache(maxsize=1)

@@ -84,21 +84,33 @@ def champion(client: MlflowClient, settings: Settings) -> ModelVersion | None:
 
 
 def load_model(uri: str, client: MlflowClient | None = None) -> TriageModel:
-    """Load any MLflow model URI (models:/name@alias, runs:/…, a local path) as a `TriageModel`."""
-    pyfunc_model = mlflow.pyfunc.load_model(uri)
-    model: TriageModel = pyfunc_model.unwrap_python_model().model
-    model.version = _registry_version(uri, client or MlflowClient())
+    """Load any MLflow model URI (models:/name@alias, models:/name/3, runs:/…, a local path) as a `TriageModel`.
+
+    Registry URIs are resolved with `client`, not with MLflow's process-wide URIs, so a service can follow a
+    store other than the one the process last configured.
+    """
+    client = client or MlflowClient()
+    location, version = uri, None
+    if uri.startswith("models:/"):
+        name, version = _registry_version(uri, client)
+        if version is not None:
+            location = client.get_model_version_download_uri(name, version)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=location, dst_path=tmp, tracking_uri=client.tracking_uri
+        )
+        model: TriageModel = mlflow.pyfunc.load_model(local).unwrap_python_model().model
+    model.version = version
     return model
 
 
-def _registry_version(uri: str, client: MlflowClient) -> str | None:
-    if not uri.startswith("models:/"):
-        return None
-    name, _, ref = uri.removeprefix("models:/").partition("@")
-    if ref:
-        return str(client.get_model_version_by_alias(name, ref).version)
+def _registry_version(uri: str, client: MlflowClient) -> tuple[str, str | None]:
+    """(registered name, version) for models:/name@alias and models:/name/N; version None for other forms."""
+    name, _, alias = uri.removeprefix("models:/").partition("@")
+    if alias:
+        return name, str(client.get_model_version_by_alias(name, alias).version)
     name, _, number = name.partition("/")
-    return number if number.isdigit() else None
+    return name, number if number.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""The HTTP routes. Each one is thin: check access, take the served model, hand over to `predictions`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from model.taxonomy import default_taxonomy
+from serving import predictions
+from serving.deps import AdminKey, HolderDep, IntakeKey, MetricsDep, Model, SettingsDep
+from serving.schemas import (
+    BatchRequest,
+    BatchResponse,
+    ErrorBody,
+    Health,
+    LoadStatus,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    Readiness,
+    ReloadOutcome,
+    TaxonomyOut,
+)
+
+ERRORS = {
+    401: {"model": ErrorBody, "description": "Missing, invalid or revoked API key."},
+    413: {"model": ErrorBody, "description": "Request body over `max_body_bytes` (default 1 MiB)."},
+    422: {"model": ErrorBody, "description": "A field is missing, malformed, too long or not allowed."},
+    503: {"model": ErrorBody, "description": "No model loaded yet (see /readyz)."},
+}
+
+router = APIRouter()
+
+
+@router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
+def predict(body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
+            metrics: MetricsDep) -> PredictResponse:  # fmt: skip
+    """Suggest the OPD (with two alternatives) and the urgency of one complaint, and say whether a person
+    should review it."""
+    predictions.check_length(body, settings.max_text_chars)
+    return predictions.predict_one(body, loaded, request.state.request_id, metrics)
+
+
+@router.post("/v1/predict/batch", response_model=BatchResponse, responses=ERRORS, tags=["predict"])
+def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
+                  metrics: MetricsDep) -> BatchResponse:  # fmt: skip
+    """Predict up to `max_batch_items` complaints at once. Each slot says `ok` with its result, or its errors."""
+    if len(body.items) > settings.max_batch_items:
+        predictions.reject_batch_size(len(body.items), settings.max_batch_items)
+    slots = predictions.predict_batch(body.items, loaded, request.state.request_id, metrics, settings.max_text_chars)
+    succeeded = sum(s.ok for s in slots)
+    return BatchResponse(
+        request_id=request.state.request_id,
+        model=predictions.model_ref(loaded),
+        succeeded=succeeded,
+        failed=len(slots) - succeeded,
+        items=slots,
+    )
+
+
+@router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
+def model_info(key: IntakeKey, loaded: Model, holder: HolderDep, settings: SettingsDep) -> ModelInfo:
+    """The model being served: version, run, training figures, label sets, review thresholds, reload status."""
+    m = loaded.model
+    return ModelInfo(
+        name=m.name,
+        version=m.version,
+        run_id=m.run_id,
+        uri=loaded.uri,
+        trained_at=m.trained_at,
+        loaded_at=loaded.loaded_at,
+        training_metrics=loaded.training_metrics,
+        opd_labels=m.opd_classes,
+        urgency_labels=m.urgency_classes,
+        target_precision=loaded.target_precision,
+        thresholds=loaded.thresholds,
+        status=load_status(holder, settings),
+    )
+
+
+def load_status(holder, settings) -> LoadStatus:
+    return LoadStatus(
+        source=holder.source,
+        watching=holder.watches_alias and settings.reload_interval > 0,
+        reload_interval_seconds=settings.reload_interval,
+        last_check_at=holder.status.last_check_at,
+        last_error=holder.status.last_error,
+        last_error_at=holder.status.last_error_at,
+    )
+
+
+@router.get("/v1/taxonomy", response_model=TaxonomyOut, responses={401: ERRORS[401]}, tags=["model"])
+def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
+    """The OPD routing codes with their names and scope, and the urgency scale (most urgent first)."""
+    tax = holder.current.model.taxonomy if holder.current else default_taxonomy()
+    return TaxonomyOut(
+        opd=[{"code": o.code, "name": o.name, "scope": o.scope} for o in tax.opds],
+        urgency_levels=list(tax.urgency_levels),
+    )
+
+
+@router.post("/v1/admin/reload", response_model=ReloadOutcome, responses={401: ERRORS[401], 403: {"model": ErrorBody}},
+             tags=["admin"])  # fmt: skip
+async def reload(key: AdminKey, holder: HolderDep) -> ReloadOutcome:
+    """Check the model source now; load, prove and swap in a new version if there is one."""
+    outcome = await asyncio.to_thread(holder.check, True)
+    current = holder.current
+    return ReloadOutcome(
+        outcome=outcome,
+        model=predictions.model_ref(current) if current else None,
+        error=holder.status.last_error if outcome == "failed" else None,
+    )
+
+
+@router.get("/healthz", response_model=Health, tags=["operations"])
+def healthz() -> Health:
+    """Liveness: the process answers. Cheap on purpose; says nothing about the model."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["operations"])
+def readyz(holder: HolderDep) -> Response:
+    """Readiness: 200 once a model is loaded and has passed its smoke prediction, else 503 with the reason."""
+    current = holder.current
+    if current is None:
+        reason = holder.status.last_error or "loading the model"
+        return JSONResponse(status_code=503, content=Readiness(status="not_ready", reason=reason).model_dump())
+    return JSONResponse(Readiness(status="ready", model=predictions.model_ref(current)).model_dump())
+
+
+@router.get("/metrics", tags=["operations"], response_class=Response)
+def metrics(m: MetricsDep) -> Response:
+    """Prometheus metrics (text exposition format)."""
+    return Response(m.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,91 @@
+"""The FastAPI application. `create_app()` builds one from settings; `uvicorn serving.app:create_app --factory`
+and `triase serve` both use it. Everything a request needs hangs off `app.state`, set up in `lifespan`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from serving import errors
+from serving.api import router
+from serving.apikeys import ApiKeys
+from serving.db import Database
+from serving.loader import ModelHolder
+from serving.logs import configure_logging
+from serving.metrics import Metrics
+from serving.middleware import RequestContextMiddleware
+from training.settings import Settings, get_settings
+
+log = logging.getLogger("triase.app")
+
+DESCRIPTION = """
+Suggests which OPD (city department) should handle an Indonesian citizen complaint and how urgent it is
+(`darurat`, `tinggi`, `sedang`, `rendah`), with probabilities, alternatives, the words behind the suggestion,
+and `needs_review` when a person should look first.
+
+Send an API key in the `X-API-Key` header (`triase apikey create NAME --role intake`).
+"""
+
+
+def first_start_message(key: str, base_url: str = "http://127.0.0.1:8000") -> str:
+    """What a new user sees once: the admin key and a call they can paste."""
+    return (
+        "\n" + "=" * 78 + "\n"
+        "Triase: first start, so an admin API key was created. It is shown only this once:\n\n"
+        f"    {key}\n\n"
+        "Try the API (paste into another terminal):\n\n"
+        f"    curl -s -X POST {base_url}/v1/predict \\\n"
+        f"      -H 'X-API-Key: {key}' -H 'Content-Type: application/json' \\\n"
+        '      -d \'{"text": "lampu jalan di depan rumah mati sudah seminggu"}\'\n\n'
+        f"Docs: {base_url}/docs   More keys: triase apikey create NAME --role intake\n" + "=" * 78 + "\n"
+    )
+
+
+def bootstrap_keys(api_keys: ApiKeys, base_url: str = "http://127.0.0.1:8000") -> bool:
+    """Create and print the first admin key on an empty store. True when it did."""
+    key = api_keys.bootstrap_admin()
+    if key is None:
+        return False
+    # Printed, not logged: logs are shipped and kept, and the key must not live there.
+    sys.stderr.write(first_start_message(key, base_url))
+    sys.stderr.flush()
+    return True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    metrics = Metrics()
+    db = Database(settings.database_url)
+    holder = ModelHolder(settings, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(db.migrate)
+        await asyncio.to_thread(bootstrap_keys, app.state.api_keys)
+        # The model loads in the background: /healthz answers at once, /readyz says 503 until it is in.
+        watcher = asyncio.create_task(holder.watch())
+        log.info("service started", extra={"model_source": holder.source})
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            db.dispose()
+
+    app = FastAPI(title="Triase", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.holder = holder
+    app.state.db = db
+    app.state.api_keys = ApiKeys(db)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    errors.install(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,101 @@
+"""`triase serve` and `triase apikey …` (attached to the `triase` command in training/cli.py)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+apikey_app = typer.Typer(help="Create, list and revoke API keys (stored only as hashes).", no_args_is_help=True)
+
+
+def _keys():
+    from serving.apikeys import ApiKeys
+    from serving.db import Database
+    from training.settings import get_settings
+
+    db = Database(get_settings().database_url)
+    db.migrate()
+    return ApiKeys(db)
+
+
+@apikey_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key, e.g. lapor-intake.")],
+    role: Annotated[str, typer.Option(help="intake (predict, read model info) or admin (also reload).")] = "intake",
+) -> None:
+    """Create a key and print it once; only its hash is kept."""
+    from serving.apikeys import ApiKeyError
+
+    try:
+        key, info = _keys().create(name, role)
+    except ApiKeyError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"created key {info.name!r} (role {info.role}, prefix {info.prefix})); it is shown only now")
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def list_keys() -> None:
+    """Show every key's name, role, prefix and state (never the key itself)."""
+    table = Table("name", "role", "prefix", "created", "state")
+    for k in _keys().list():
+        state = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(k.name, k.role, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}", state)
+    Console().print(table)
+
+
+@apikey_app.command("revoke")
+def revoke(name_or_prefix: Annotated[str, typer.Argument(help="The key's name or prefix.")]) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    from serving.apikeys import ApiKeyError
+
+    try:
+        info = _keys().revoke(name_or_prefix)
+    except ApiKeyError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"revoked key {info.name!r} (prefix {info.prefix})")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; each loads the model once.")] = 1,
+) -> None:
+    """Serve the prediction API (and its OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from serving.app import bootstrap_keys
+    from serving.logs import log_config
+    from training.settings import get_settings
+
+    settings = get_settings()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers write their metrics to files here so that /metrics on any worker adds up all of them.
+        # Set before the workers start: prometheus_client reads it when it is first imported.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="triase-metrics-")
+    base_url = f"http://{host}:{port}"
+    # Keys are set up here, once, before any worker starts, so the first admin key is printed exactly once.
+    if not bootstrap_keys(_keys(), base_url):
+        err.print(
+            f"API at {base_url} (docs {base_url}/docs). Use your API key, or make one: "
+            "[bold]triase apikey create NAME --role intake[/bold]",
+            highlight=False,
+        )
+    uvicorn.run(
+        "serving.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(settings.log_level),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: settings, the served model and API-key access by role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from serving.apikeys import ApiKeys, KeyInfo
+from serving.loader import LoadedModel, ModelHolder
+from serving.metrics import Metrics
+from training.settings import Settings
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from `triase apikey create` (role intake or admin)."
+)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    return request.app.state.holder
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedModel:
+    """The model to answer with; taken once per request so a swap mid-request cannot mix versions."""
+    loaded = holder.current
+    if loaded is None:
+        reason = holder.status.last_error or "the model is still loading"
+        raise HTTPException(503, f"no model loaded yet: {reason}", headers={"Retry-After": "5"})
+    return loaded
+
+
+def _authenticate(request: Request, key: str | None) -> KeyInfo:
+    if not key:
+        raise HTTPException(401, "missing API key: send it in the X-API-Key header", {"WWW-Authenticate": "APIKey"})
+    keys: ApiKeys = request.app.state.api_keys
+    info = keys.verify(key)
+    if info is None:
+        raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "APIKey"})
+    return info
+
+
+def intake_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
+    """Any active key: intake systems and admins may predict and read model information."""
+    return _authenticate(request, key)
+
+
+def admin_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
+    info = _authenticate(request, key)
+    if info.role != "admin":
+        raise HTTPException(403, f"this needs an admin key; key {info.name!r} has role {info.role!r}")
+    return info
+
+
+Model = Annotated[LoadedModel, Depends(served_model)]
+IntakeKey = Annotated[KeyInfo, Depends(intake_key)]
+AdminKey = Annotated[KeyInfo, Depends(admin_key)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]

@@ -1,0 +1,142 @@
+"""The service as real processes: `triase serve --workers 2` (first start, each worker loading once, metrics
+added up across workers), `triase apikey`, and the registered model under `mlflow models serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+TEXT = "Sampah di depan pasar Jodoh menumpuk sudah seminggu tidak diangkut, bau sekali."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120.0, ok=lambda r: r.status_code == 200):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode}")
+        try:
+            response = httpx.get(url, timeout=2)
+            if ok(response):
+                return response
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} not answering after {timeout}s")
+
+
+@pytest.fixture
+def service_env(store, tmp_path):
+    settings = store[0]
+    env = {
+        **os.environ,
+        "TRIASE_TRACKING_URI": settings.tracking_uri,
+        "TRIASE_ARTIFACT_ROOT": str(settings.artifact_root),
+        "TRIASE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_two_workers_each_load_once_and_share_metrics(service_env, tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [BIN / "triase", "serve", "--port", str(port), "--workers", "2"], env=service_env, stdout=out, stderr=out
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def loaded_events():
+            lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+            return [x for x in lines if x.get("message") == "model loaded"]
+
+        wait_http(f"{base}/readyz", proc)
+        deadline = time.monotonic() + 120
+        while len(loaded_events()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        text = log.read_text()
+        assert text.count("first start, so an admin API key was created") == 1
+        key = next(line.split()[0] for line in text.splitlines() if line.strip().startswith("tri_"))
+        assert f"curl -s -X POST {base}/v1/predict" in text
+
+        answers = []
+        for i in range(20):  # a fresh connection each time, so both workers get some
+            r = httpx.post(f"{base}/v1/predict", json={"text": f"{TEXT} ({i})"}, headers={"X-API-Key": key})
+            answers.append(r.status_code)
+        assert answers == [200] * 20
+        events = loaded_events()
+        assert len(events) == 2 and len({e["pid"] for e in events}) == 2, "each worker loads the model once"
+
+        metrics = httpx.get(f"{base}/metrics").text
+        served = [line for line in metrics.splitlines() if line.startswith("triase_predictions_total{")]
+        assert sum(float(line.split()[-1]) for line in served) == 20, "metrics add up across workers"
+        assert "Siti" not in text and TEXT[:30] not in text, "complaint text is not logged"
+    finally:
+        stop(proc)
+
+
+def test_apikey_commands(service_env):
+    def triase(*args):
+        return subprocess.run([BIN / "triase", *args], env=service_env, capture_output=True, text=True)
+
+    made = triase("apikey", "create", "lapor-intake", "--role", "intake")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("tri_")
+    listed = triase("apikey", "list")
+    assert "lapor-intake" in listed.stdout and "intake" in listed.stdout and key not in listed.stdout
+    assert triase("apikey", "create", "lapor-intake").returncode == 1
+    bad_role = triase("apikey", "create", "x", "--role", "root")
+    assert bad_role.returncode == 1 and "role" in bad_role.stderr
+    assert triase("apikey", "revoke", "lapor-intake").returncode == 0
+    assert "revoked" in triase("apikey", "list").stdout
+    assert triase("apikey", "revoke", "nobody").returncode == 1
+
+
+def test_registered_model_serves_under_mlflow_models_serve(store, tmp_path):
+    settings = store[0]
+    port = free_port()
+    # mlflow starts `uvicorn` by name: it must find the one in this environment.
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [BIN / "mlflow", "models", "serve", "-m", settings.champion_uri, "--env-manager", "local", "-p", str(port)]
+    with open(tmp_path / "mlflow-serve.log", "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=tmp_path)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ping", proc, timeout=180)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/invocations",
+            json={"dataframe_records": [{"text": TEXT}, {"text": "ada kebakaran di ruko, api besar sekali"}]},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        rows = response.json()["predictions"]
+        assert [r["opd"] for r in rows][1] == "pemadam-kebakaran"
+        assert rows[1]["urgency"] == "darurat" and rows[0]["model_name"] == "complaint-triage"
+    finally:
+        stop(proc)
