@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run train test lint bench bench-quality clean
+.PHONY: install browser run train test lint bench bench-quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser download is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 run: install
 	$(BIN)/triase train --if-missing
 	$(BIN)/triase serve --host 127.0.0.1 --port 8000
@@ -22,7 +28,7 @@ run: install
 train: install
 	$(BIN)/triase train
 
-test: install
+test: install browser
 	$(BIN)/pytest
 
 bench-quality: install

@@ -22,11 +22,13 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         self.method = method
         self.cv = cv
 
-    def fit(self, X, y) -> CalibratedLinearSVC:
+    def fit(self, X, y, sample_weight=None) -> CalibratedLinearSVC:
         smallest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
         folds = max(2, min(self.cv, smallest))
         base = LinearSVC(C=self.C, class_weight=self.class_weight)
-        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=folds).fit(X, y)
+        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=folds).fit(
+            X, y, sample_weight=sample_weight
+        )
         self.classes_ = self.calibrated_.classes_
         return self
 

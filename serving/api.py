@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from model.taxonomy import default_taxonomy
 from serving import predictions
-from serving.deps import AdminKey, HolderDep, IntakeKey, MetricsDep, Model, SettingsDep
+from serving.deps import AdminKey, HolderDep, IntakeKey, MetricsDep, Model, RecorderDep, SettingsDep
 from serving.schemas import (
     BatchRequest,
     BatchResponse,
@@ -36,20 +36,22 @@ router = APIRouter()
 
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
 def predict(body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
-            metrics: MetricsDep) -> PredictResponse:  # fmt: skip
+            metrics: MetricsDep, recorder: RecorderDep) -> PredictResponse:  # fmt: skip
     """Suggest the OPD (with two alternatives) and the urgency of one complaint, and say whether a person
     should review it."""
     predictions.check_length(body, settings.max_text_chars)
-    return predictions.predict_one(body, loaded, request.state.request_id, metrics)
+    return predictions.predict_one(body, loaded, request.state.request_id, metrics, recorder)
 
 
 @router.post("/v1/predict/batch", response_model=BatchResponse, responses=ERRORS, tags=["predict"])
 def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
-                  metrics: MetricsDep) -> BatchResponse:  # fmt: skip
+                  metrics: MetricsDep, recorder: RecorderDep) -> BatchResponse:  # fmt: skip
     """Predict up to `max_batch_items` complaints at once. Each slot says `ok` with its result, or its errors."""
     if len(body.items) > settings.max_batch_items:
         predictions.reject_batch_size(len(body.items), settings.max_batch_items)
-    slots = predictions.predict_batch(body.items, loaded, request.state.request_id, metrics, settings.max_text_chars)
+    slots = predictions.predict_batch(
+        body.items, loaded, request.state.request_id, metrics, recorder, settings.max_text_chars
+    )
     succeeded = sum(s.ok for s in slots)
     return BatchResponse(
         request_id=request.state.request_id,

@@ -8,10 +8,14 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
-from serving import errors
+from serving import errors, pages
 from serving.api import router
 from serving.apikeys import ApiKeys
 from serving.db import Database
@@ -19,7 +23,11 @@ from serving.loader import ModelHolder
 from serving.logs import configure_logging
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
+from serving.recorder import Recorder
 from training.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_HOURS = 8
 
 log = logging.getLogger("triase.app")
 
@@ -62,12 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     metrics = Metrics()
     db = Database(settings.database_url)
+    db.migrate()  # before anything reads the database, including the session key below
     holder = ModelHolder(settings, metrics)
+    recorder = Recorder(db, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(db.migrate)
         await asyncio.to_thread(bootstrap_keys, app.state.api_keys)
+        recorder.start()
         # The model loads in the background: /healthz answers at once, /readyz says 503 until it is in.
         watcher = asyncio.create_task(holder.watch())
         log.info("service started", extra={"model_source": holder.source})
@@ -77,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            # Requests have finished by now (uvicorn drains them first): write every record they left.
+            await asyncio.to_thread(recorder.stop)
             db.dispose()
 
     app = FastAPI(title="Triase", version="1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -85,7 +97,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = holder
     app.state.db = db
     app.state.api_keys = ApiKeys(db)
+    app.state.recorder = recorder
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret or db.shared_secret("session"),
+        session_cookie="triase_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     errors.install(app)
+    app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.include_router(router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/", lambda: RedirectResponse("/review"), include_in_schema=False)
     return app

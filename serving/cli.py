@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -99,3 +100,68 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+user_app = typer.Typer(help="Staff accounts for the review pages.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Reviewed complaints as training data.", no_args_is_help=True)
+
+
+def _db():
+    from serving.db import Database
+    from training.settings import get_settings
+
+    db = Database(get_settings().database_url)
+    db.migrate()
+    return db
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reviewer (decide) or admin (also re-open decisions).")] = "reviewer",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+    ] = "",
+) -> None:
+    """Create a staff account (the password is asked for, and stored only as an Argon2 hash)."""
+    from serving.users import UserError, Users
+
+    try:
+        user = Users(_db()).create(username, password, role)
+    except UserError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"created {user.role} {user.username!r}")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable an account: its sessions end at their next request."""
+    from serving.users import UserError, Users
+
+    try:
+        Users(_db()).disable(username)
+    except UserError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"disabled {username!r}")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    output: Annotated[Path, typer.Option(help="CSV file to write (training format).")] = Path("feedback.csv"),
+    since: Annotated[str | None, typer.Option(help="Only decisions made on or after this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Write reviewed complaints (final OPD and urgency, identifiers masked) as a training CSV."""
+    from datetime import date
+
+    from serving.review import feedback_frame
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        err.print(f"[red]error:[/red] --since must be a date like 2026-11-01, not {since!r}", highlight=False)
+        raise typer.Exit(1) from None
+    frame = feedback_frame(_db(), start)
+    frame.to_csv(output, index=False)
+    err.print(f"wrote {len(frame)} reviewed complaints to {output}")

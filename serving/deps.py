@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 from serving.apikeys import ApiKeys, KeyInfo
 from serving.loader import LoadedModel, ModelHolder
 from serving.metrics import Metrics
+from serving.recorder import Recorder
 from training.settings import Settings
 
 api_key_header = APIKeyHeader(
@@ -27,6 +28,10 @@ def get_holder(request: Request) -> ModelHolder:
 
 def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
+
+
+def get_recorder(request: Request) -> Recorder:
+    return request.app.state.recorder
 
 
 def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedModel:
@@ -66,3 +71,4 @@ AdminKey = Annotated[KeyInfo, Depends(admin_key)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]

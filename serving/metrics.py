@@ -42,6 +42,15 @@ class Metrics:
             "triase_model_loads", "Model load attempts, by outcome (loaded, failed).", ["outcome"], registry=r
         )
 
+        self.records_pending = Gauge(
+            "triase_records_pending", "Prediction records waiting to be written to the database.",
+            registry=r, multiprocess_mode="livesum",
+        )  # fmt: skip
+        self.record_write_failures = Counter(
+            "triase_record_write_failures", "Failed attempts to write prediction records (they are retried).",
+            registry=r,
+        )  # fmt: skip
+
     def record_prediction(self, opd: str, urgency: str, reasons: list[str]) -> None:
         self.predictions.labels(opd, urgency).inc()
         if reasons:

@@ -19,6 +19,16 @@ from serving.metrics import Metrics
 
 log = logging.getLogger("triase.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+# The review pages use no inline script or style and nothing from other origins.
+PAGE_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+]
 
 
 def _request_id(scope: Scope) -> str:
@@ -63,11 +73,15 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        extra_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+        if scope["path"].startswith("/review"):
+            extra_headers += PAGE_HEADERS
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
         try:

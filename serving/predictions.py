@@ -9,10 +9,12 @@ from pydantic import ValidationError
 
 from model.normalize import mask_identifiers
 from model.predictor import Prediction
+from serving.db import utcnow
 from serving.errors import field_errors
 from serving.loader import LoadedModel
 from serving.logs import text_fingerprint
 from serving.metrics import Metrics
+from serving.recorder import Recorder, record_of
 from serving.schemas import BatchSlot, ModelRef, PredictRequest, PredictResponse
 
 log = logging.getLogger("triase.predict")
@@ -72,15 +74,21 @@ def respond(
     )
 
 
-def predict_one(request: PredictRequest, loaded: LoadedModel, request_id: str, metrics: Metrics) -> PredictResponse:
+def predict_one(
+    request: PredictRequest, loaded: LoadedModel, request_id: str, metrics: Metrics, recorder: Recorder
+) -> PredictResponse:
+    received_at = utcnow()
     (prediction,) = _predict(loaded, [request.text])
-    return respond(prediction, request, loaded, request_id, metrics)
+    response = respond(prediction, request, loaded, request_id, metrics)
+    recorder.submit([record_of(response, request, received_at, request_id)])
+    return response
 
 
 def predict_batch(
-    items: list, loaded: LoadedModel, request_id: str, metrics: Metrics, max_text_chars: int
+    items: list, loaded: LoadedModel, request_id: str, metrics: Metrics, recorder: Recorder, max_text_chars: int
 ) -> list[BatchSlot]:
     """Validate each item on its own; predict all valid ones in one vectorised call."""
+    received_at = utcnow()
     slots: list[BatchSlot | None] = [None] * len(items)
     valid: list[tuple[int, PredictRequest]] = []
     for i, raw in enumerate(items):
@@ -95,8 +103,12 @@ def predict_batch(
             continue
         valid.append((i, request))
     predictions = _predict(loaded, [r.text for _, r in valid]) if valid else []
+    records = []
     for (i, request), prediction in zip(valid, predictions, strict=True):
-        slots[i] = BatchSlot(index=i, ok=True, result=respond(prediction, request, loaded, request_id, metrics))
+        response = respond(prediction, request, loaded, request_id, metrics)
+        slots[i] = BatchSlot(index=i, ok=True, result=response)
+        records.append(record_of(response, request, received_at, f"{request_id}/{i}"))
+    recorder.submit(records)
     return [s for s in slots if s is not None]
 
 

@@ -75,6 +75,12 @@ def train(
     if_missing: Annotated[
         bool, typer.Option(help="Do nothing when a champion is already registered (used by `make run`).")
     ] = False,
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            help="Add the complaints staff reviewed in the service database; corrections win over --data labels."
+        ),
+    ] = False,
 ) -> None:
     """Validate a dataset, train both heads, evaluate on a held-out split, log to MLflow and register."""
     from training import tracking
@@ -90,6 +96,16 @@ def train(
         if current is not None:
             _step(f"{settings.champion_uri} is version {current.version}; nothing to train")
             return
+    reviewed = None
+    if feedback:
+        from serving.db import Database
+        from serving.review import feedback_frame
+
+        db = Database(settings.database_url)
+        db.migrate()
+        reviewed = feedback_frame(db)
+        db.dispose()
+        _step(f"{len(reviewed)} reviewed complaints from the review database")
     try:
         result = run_training(
             settings,
@@ -100,6 +116,7 @@ def train(
             register=register,
             force=force,
             drop_duplicates=drop_duplicates,
+            feedback=reviewed,
             progress=_step,
         )
     except (DataError, ValidationFailed) as exc:
@@ -265,10 +282,12 @@ def _load(uri: str, client):
 
 
 def _attach_serving() -> None:
-    from serving.cli import apikey_app, serve
+    from serving.cli import apikey_app, feedback_app, serve, user_app
 
     app.command()(serve)
     app.add_typer(apikey_app, name="apikey")
+    app.add_typer(user_app, name="user")
+    app.add_typer(feedback_app, name="feedback")
 
 
 _attach_serving()

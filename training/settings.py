@@ -53,12 +53,18 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'triase.db'}",
-        description="Service database (API keys): SQLAlchemy URL; SQLite file in the project by default.",
+        description="Service database (API keys, prediction records, reviews, staff): SQLAlchemy URL; SQLite file "
+        "in the project by default.",
     )
     max_text_chars: int = Field(default=20_000, ge=1, description="Longest complaint text accepted, in characters.")
     max_batch_items: int = Field(default=1_000, ge=1, description="Most items in one /v1/predict/batch request.")
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body accepted, in bytes.")
     log_level: str = Field(default="INFO", description="Log level of the service's JSON logs.")
+    session_secret: str | None = Field(
+        default=None,
+        description="Key that signs review-page session cookies [default: random, made once and kept in the database].",
+    )
+    secure_cookies: bool = Field(default=False, description="Send session cookies over HTTPS only (set behind TLS).")
 
     @property
     def champion_uri(self) -> str:

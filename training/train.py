@@ -16,6 +16,7 @@ import yaml
 from sklearn.model_selection import cross_val_predict, train_test_split
 
 from model.abstention import ValidationSet
+from model.normalize import mask_identifiers
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 from model.pipeline import build_head
 from model.predictor import ReviewPolicy, TriageModel
@@ -165,8 +166,11 @@ def train(
     register: bool = True,
     force: bool = False,
     drop_duplicates: bool = False,
+    feedback: pd.DataFrame | None = None,
     progress: Progress = lambda message: None,
 ) -> TrainResult:
+    """Train, evaluate, log and register. `feedback`: reviewed complaints (training format) that join the training
+    part only (the held-out part stays comparable between runs) and replace base rows with the same text."""
     params = params or load_params()
     taxonomy = default_taxonomy()
     min_count = params["validation"]["min_class_count"]
@@ -182,11 +186,23 @@ def train(
         progress(f"No urgency column: urgency head trains on {source}")
         urgency_frame = prepare(source, Columns(), taxonomy, min_class_count=min_count, optional=frozenset({"opd"}))
 
+    n_feedback = 0
+    if feedback is not None and len(feedback):
+        feedback = check_feedback(feedback, taxonomy)
+        n_feedback = len(feedback)
+        progress(f"Merging {n_feedback} reviewed complaints (corrections replace base rows with the same text)")
+        same_frame = urgency_frame is frame
+        frame = without_texts(frame, feedback["text"])
+        urgency_frame = frame if same_frame else without_texts(urgency_frame, feedback["text"])
+
     opd_train, opd_test = split(frame, **split_args)
     if urgency_frame is frame:
         urg_train, urg_test = opd_train, opd_test
     else:
         urg_train, urg_test = split(urgency_frame, **split_args)
+    weight = float(params.get("feedback", {}).get("weight", 1.0))
+    opd_train, opd_weights = with_feedback(opd_train, feedback, "opd", weight)
+    urg_train, urg_weights = with_feedback(urg_train, feedback, "urgency", weight)
 
     review = params["review"]
     progress(f"Out-of-fold predictions for auto-route thresholds ({review['cv']} folds)")
@@ -199,9 +215,13 @@ def train(
     )
     validation = ValidationSet.from_proba(opd_train["opd"].tolist(), oof, sorted(opd_train["opd"].unique()))
     progress(f"Fitting OPD head on {len(opd_train)} complaints")
-    opd_head = build_head(**params["opd"]).fit(opd_train["text"].tolist(), opd_train["opd"].tolist())
+    opd_head = build_head(**params["opd"]).fit(
+        opd_train["text"].tolist(), opd_train["opd"].tolist(), clf__sample_weight=opd_weights
+    )
     progress(f"Fitting urgency head on {len(urg_train)} complaints")
-    urg_head = build_head(**params["urgency"]).fit(urg_train["text"].tolist(), urg_train["urgency"].tolist())
+    urg_head = build_head(**params["urgency"]).fit(
+        urg_train["text"].tolist(), urg_train["urgency"].tolist(), clf__sample_weight=urg_weights
+    )
     policy = ReviewPolicy(review["target_precision"], review["close_margin"], review["min_known_share"])
     model = TriageModel(
         opd_head,
@@ -231,6 +251,7 @@ def train(
                 "data_rows": len(frame),
                 "split": "date" if "date" in frame.columns else "stratified",
                 "urgency_source": "same" if urgency_frame is frame else str(urgency_data or CORPUS_PATH),
+                "feedback_rows": n_feedback,
             }
         )
         mlflow.log_metrics({k.replace("-", "_"): v for k, v in evaluation.flat().items()})
@@ -283,6 +304,37 @@ def train(
             )
         mlflow.log_text(model_card(model, evaluation, profiles, params, decision.reason), "model_card.md")
     return TrainResult(run.info.run_id, version, decision.promote, decision.reason, evaluation.metrics, model)
+
+
+def _text_key(text: str) -> str:
+    return " ".join(mask_identifiers(str(text)).lower().split())
+
+
+def check_feedback(feedback: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Reviewed complaints must carry valid labels like any training row; the latest decision per text wins."""
+    feedback = feedback.copy()
+    feedback["text"] = feedback["text"].astype(str).str.strip()
+    problems = validate(feedback, taxonomy, check_duplicates=False)
+    if problems:
+        raise ValidationFailed(problems, source="feedback")
+    return feedback.drop_duplicates(subset="text", keep="last")
+
+
+def without_texts(frame: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
+    """`frame` minus rows whose text (identifiers masked, case and spacing ignored) is among `texts`."""
+    keys = set(texts.map(_text_key))
+    return frame[~frame["text"].map(_text_key).isin(keys)]
+
+
+def with_feedback(
+    train: pd.DataFrame, feedback: pd.DataFrame | None, label: str, weight: float
+) -> tuple[pd.DataFrame, list[float] | None]:
+    """The training part with the feedback rows appended, and per-row sample weights (None without feedback)."""
+    if feedback is None or not len(feedback) or label not in feedback.columns:
+        return train, None
+    rows = feedback[["text", label]]
+    merged = pd.concat([train, rows], ignore_index=True)
+    return merged, [1.0] * len(train) + [weight] * len(rows)
 
 
 def _evaluate_split(
