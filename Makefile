@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run train test lint bench bench-quality clean
+.PHONY: install browser run train test lint audit soak bench bench-quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ bench-quality: install
 	$(BIN)/python -m benchmarks.quality
 
 bench: bench-quality
+
+# Known vulnerabilities in the installed dependencies (needs pypi.org's JSON API or api.osv.dev).
+audit: install
+	$(BIN)/pip-audit --progress-spinner off --skip-editable
+
+# 60 s at 200 requests/s, mixed single and batch, against a freshly started service (not part of CI).
+soak: install
+	$(BIN)/triase train --if-missing
+	$(BIN)/python -m benchmarks.soak
 
 lint: install
 	$(BIN)/ruff check .

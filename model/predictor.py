@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
 from model.normalize import Token, normalised_words, terms
+from model.pipeline import union_transform
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -112,8 +113,8 @@ class TriageModel:
         opd_terms = opd_prep.transform(texts)
         urg_terms = opd_terms if opd_prep.get_params() == urg_prep.get_params() else urg_prep.transform(texts)
         return (
-            self.opd.named_steps["features"].transform(opd_terms),
-            self.urgency.named_steps["features"].transform(urg_terms),
+            union_transform(self.opd.named_steps["features"], opd_terms),
+            union_transform(self.urgency.named_steps["features"], urg_terms),
         )
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

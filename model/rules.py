@@ -59,8 +59,8 @@ class UrgencyRules:
 
 
 def _find(words: list[str], phrase: tuple[str, ...]) -> list[int]:
-    n = len(phrase)
-    return [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == phrase]
+    first, n = phrase[0], len(phrase)
+    return [i for i, word in enumerate(words) if word == first and tuple(words[i : i + n]) == phrase]
 
 
 def load_rules(path: Path | str = RULES_PATH) -> UrgencyRules:

@@ -25,8 +25,10 @@ from serving.schemas import (
 )
 
 ERRORS = {
+    400: {"model": ErrorBody, "description": "The body could not be parsed (not UTF-8 JSON text)."},
     401: {"model": ErrorBody, "description": "Missing, invalid or revoked API key."},
     413: {"model": ErrorBody, "description": "Request body over `max_body_bytes` (default 1 MiB)."},
+    429: {"model": ErrorBody, "description": "This key's rate limit is reached; see Retry-After."},
     422: {"model": ErrorBody, "description": "A field is missing, malformed, too long or not allowed."},
     503: {"model": ErrorBody, "description": "No model loaded yet (see /readyz)."},
 }
@@ -93,7 +95,8 @@ def load_status(holder, settings) -> LoadStatus:
     )
 
 
-@router.get("/v1/taxonomy", response_model=TaxonomyOut, responses={401: ERRORS[401]}, tags=["model"])
+@router.get("/v1/taxonomy", response_model=TaxonomyOut, responses={k: ERRORS[k] for k in (401, 429, 503)},
+            tags=["model"])  # fmt: skip
 def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
     """The OPD routing codes with their names and scope, and the urgency scale (most urgent first)."""
     tax = holder.current.model.taxonomy if holder.current else default_taxonomy()
@@ -103,8 +106,10 @@ def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
     )
 
 
-@router.post("/v1/admin/reload", response_model=ReloadOutcome, responses={401: ERRORS[401], 403: {"model": ErrorBody}},
-             tags=["admin"])  # fmt: skip
+ADMIN_ERRORS = {**{k: ERRORS[k] for k in (401, 429, 503)}, 403: {"model": ErrorBody, "description": "Not admin."}}
+
+
+@router.post("/v1/admin/reload", response_model=ReloadOutcome, responses=ADMIN_ERRORS, tags=["admin"])
 async def reload(key: AdminKey, holder: HolderDep) -> ReloadOutcome:
     """Check the model source now; load, prove and swap in a new version if there is one."""
     outcome = await asyncio.to_thread(holder.check, True)

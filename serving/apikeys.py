@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from serving.db import ApiKey, Database, utcnow
 
@@ -24,6 +25,10 @@ _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 class ApiKeyError(ValueError):
     """A key operation that cannot be done (unknown role, name taken, no such key)."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached and nothing cached can answer instead."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,14 @@ def _prefix_of(key: str) -> str | None:
 
 
 class ApiKeys:
-    def __init__(self, db: Database):
+    """`cache_seconds`: keys verified that recently keep working while the database is unreachable, so that
+    predictions go on during an outage; while it is reachable every request is checked (revocation is at once).
+    """
+
+    def __init__(self, db: Database, cache_seconds: float = 0.0):
         self.db = db
+        self.cache_seconds = cache_seconds
+        self._verified: dict[str, tuple[KeyInfo, float]] = {}  # key hash -> (record, when verified)
 
     def create(self, name: str, role: str) -> tuple[str, KeyInfo]:
         """A new key (returned once, in clear) and what is stored about it."""
@@ -91,14 +102,28 @@ class ApiKeys:
     def verify(self, key: str) -> KeyInfo | None:
         """The key's record if it is valid and not revoked, else None."""
         prefix = _prefix_of(key)
+        digest = _hash(key)
         row = None
         if prefix is not None:
-            with self.db.session() as session:
-                row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-        matches = hmac.compare_digest(row.key_hash if row else _DUMMY_HASH, _hash(key))
+            try:
+                with self.db.session() as session:
+                    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+            except SQLAlchemyError:
+                return self._cached(digest)
+        matches = hmac.compare_digest(row.key_hash if row else _DUMMY_HASH, digest)
         if row is None or not matches or row.revoked_at is not None:
+            self._verified.pop(digest, None)
             return None
-        return _info(row)
+        info = _info(row)
+        if self.cache_seconds:
+            self._verified[digest] = (info, time.monotonic())
+        return info
+
+    def _cached(self, digest: str) -> KeyInfo | None:
+        info, when = self._verified.get(digest, (None, 0.0))
+        if info is None or time.monotonic() - when > self.cache_seconds:
+            raise DatabaseUnavailable("the key database is unreachable and this key was not verified recently")
+        return info
 
     def bootstrap_admin(self) -> str | None:
         """On an empty store, create the first admin key and return it; otherwise None.

@@ -23,6 +23,7 @@ from serving.loader import ModelHolder
 from serving.logs import configure_logging
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
+from serving.ratelimit import RateLimiter
 from serving.recorder import Recorder
 from training.settings import Settings, get_settings
 
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.holder = holder
     app.state.db = db
-    app.state.api_keys = ApiKeys(db)
+    app.state.api_keys = ApiKeys(db, cache_seconds=settings.key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.recorder = recorder
     app.add_middleware(
         SessionMiddleware,

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
-from serving.apikeys import ApiKeys, KeyInfo
+from serving.apikeys import ApiKeys, DatabaseUnavailable, KeyInfo
 from serving.loader import LoadedModel, ModelHolder
 from serving.metrics import Metrics
+from serving.ratelimit import RateLimiter
 from serving.recorder import Recorder
 from training.settings import Settings
 
@@ -47,9 +48,18 @@ def _authenticate(request: Request, key: str | None) -> KeyInfo:
     if not key:
         raise HTTPException(401, "missing API key: send it in the X-API-Key header", {"WWW-Authenticate": "APIKey"})
     keys: ApiKeys = request.app.state.api_keys
-    info = keys.verify(key)
+    try:
+        info = keys.verify(key)
+    except DatabaseUnavailable as exc:
+        raise HTTPException(503, str(exc), {"Retry-After": "5"}) from None
     if info is None:
         raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "APIKey"})
+    limiter: RateLimiter = request.app.state.rate_limiter
+    retry_after = limiter.hit(info.prefix)
+    if retry_after is not None:
+        raise HTTPException(
+            429, f"rate limit of {limiter.limit} for this key reached", {"Retry-After": str(retry_after)}
+        )
     return info
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("triase.errors")
@@ -40,10 +41,16 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     )
 
 
+BODY_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words for a body that is not UTF-8 JSON
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail
+    if exc.status_code == 400 and detail == BODY_UNPARSABLE:
+        detail = [{"field": "body", "reason": "the body is not JSON text in UTF-8", "type": "body_unparsable"}]
     return JSONResponse(
         status_code=exc.status_code,
-        content={"detail": exc.detail, "request_id": _request_id(request)},
+        content={"detail": detail, "request_id": _request_id(request)},
         headers=getattr(exc, "headers", None),
     )
 
@@ -53,7 +60,17 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "internal error", "request_id": _request_id(request)})
 
 
+async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    log.error("database unavailable", extra={"error_type": type(exc).__name__})
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "the database is unavailable; try again shortly", "request_id": _request_id(request)},
+        headers={"Retry-After": "5"},
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(SQLAlchemyError, database_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)

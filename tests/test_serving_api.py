@@ -257,14 +257,16 @@ def test_metrics_count_requests_predictions_and_the_model(api):
 
 
 def test_complaint_text_never_reaches_the_logs(api, caplog):
-    secret = "Nama saya Siti Rahmawati NIK 2171011203900004 telepon 081266554433 rumah kebanjiran"
+    secret = (
+        "Nama saya Siti Rahmawati NIK 2171011203900004 telepon 081266554433 surel siti.rahma@contoh.id rumah kebanjiran"
+    )
     with caplog.at_level(logging.INFO, logger="triase"):
         response = api.post("/v1/predict", json={"text": secret, "id": "wa 081266554433"})
         api.post("/v1/predict", json={"text": secret, "bogus": True})
     assert response.status_code == 200
     logged = " ".join(str(r.__dict__) for r in caplog.records)
     assert "prediction" in logged and response.json()["request_id"] in logged
-    for fragment in ("Siti", "Rahmawati", "2171011203900004", "081266554433", "kebanjiran"):
+    for fragment in ("Siti", "Rahmawati", "2171011203900004", "081266554433", "siti.rahma@contoh.id", "kebanjiran"):
         assert fragment not in logged
 
 

@@ -123,7 +123,12 @@ def test_registered_model_serves_under_mlflow_models_serve(store, tmp_path):
     settings = store[0]
     port = free_port()
     # mlflow starts `uvicorn` by name: it must find the one in this environment.
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLFLOW_REGISTRY_URI": settings.tracking_uri,  # MLflow exports these when a test sets them in-process
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
     cmd = [BIN / "mlflow", "models", "serve", "-m", settings.champion_uri, "--env-manager", "local", "-p", str(port)]
     with open(tmp_path / "mlflow-serve.log", "w") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=tmp_path)
@@ -140,3 +145,85 @@ def test_registered_model_serves_under_mlflow_models_serve(store, tmp_path):
         assert rows[1]["urgency"] == "darurat" and rows[0]["model_name"] == "complaint-triage"
     finally:
         stop(proc)
+
+
+def start_service(env: dict, tmp_path, *args: str) -> tuple[subprocess.Popen, str, str]:
+    """`triase serve` on a free port with an admin key made beforehand; returns (process, base URL, key)."""
+    made = subprocess.run(
+        [BIN / "triase", "apikey", "create", "ops", "--role", "admin"], env=env, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    port = free_port()
+    out = open(tmp_path / f"serve-{port}.log", "w")  # noqa: SIM115 - closed when the test ends with the process
+    proc = subprocess.Popen([BIN / "triase", "serve", "--port", str(port), *args], env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/readyz", proc)
+    return proc, base, made.stdout.strip()
+
+
+def test_sigterm_under_load_finishes_in_flight_requests_and_loses_no_record(service_env, tmp_path):
+    env = {**service_env, "TRIASE_RATE_LIMIT": ""}
+    proc, base, key = start_service(env, tmp_path)
+    outcomes: list[object] = []
+    stop_at = time.monotonic() + 4.0
+
+    def client_loop(n: int) -> None:
+        i = 0
+        while time.monotonic() < stop_at:
+            body = (
+                {"text": f"{TEXT} [{n}-{i}]"}
+                if i % 3
+                else {"items": [{"text": f"{TEXT} [{n}-{i}-{j}]"} for j in range(5)]}
+            )
+            path = "/v1/predict" if i % 3 else "/v1/predict/batch"
+            try:
+                r = httpx.post(f"{base}{path}", json=body, headers={"X-API-Key": key}, timeout=30)
+                outcomes.append((r.status_code, 1 if i % 3 else 5))
+            except httpx.TransportError:
+                outcomes.append("refused")  # sent after the server stopped listening: never accepted
+            i += 1
+
+    import threading
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    proc.send_signal(15)  # SIGTERM, as an orchestrator sends it
+    for t in threads:
+        t.join()
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status says "terminated by SIGTERM".
+    assert proc.wait(timeout=60) in (0, -15)
+    answered = [o for o in outcomes if o != "refused"]
+    assert answered and all(status == 200 for status, _ in answered), f"failed in flight: {answered}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["TRIASE_DATABASE_URL"])
+    with engine.connect() as conn:
+        stored = conn.execute(text("select count(*) from complaints")).scalar()
+    engine.dispose()
+    assert stored == sum(n for _, n in answered), "every answered prediction was recorded"
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(service_env, tmp_path):
+    env = {**service_env, "TRIASE_RATE_LIMIT": ""}
+    proc, base, key = start_service(env, tmp_path)
+    report = tmp_path / "schemathesis.json"
+    try:
+        run = subprocess.run(
+            [
+                BIN / "schemathesis", "run", f"{base}/openapi.json",
+                "--header", f"X-API-Key: {key}",
+                "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
+                "content_type_conformance",
+                "--max-examples", "500", "--workers", "1", "--seed", "20261128",
+                "--report", "json", "--report-json-path", str(report),
+            ],
+            env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+    finally:
+        stop(proc)
+    summary = json.loads(report.read_text())
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert summary["test_cases"]["generated"] >= 1000
+    assert summary["test_cases"]["with_failures"] == 0 and summary["test_cases"]["errored"] == 0

@@ -77,7 +77,9 @@ def test_promoted_version_is_picked_up_without_a_failed_request_and_a_broken_one
         wait_ready(client)
         with Traffic(client, keys.intake) as traffic:
             wait_for(lambda: len(traffic.seen) > 5, what="first responses")
-            v2 = str(registry.create_model_version(name, source=v1.source, run_id=v1.run_id).version)
+            # The same artifacts as version 1, registered again: a new version number to switch to.
+            source = registry.get_model_version_download_uri(name, v1.version)
+            v2 = str(registry.create_model_version(name, source=source, run_id=v1.run_id).version)
             registry.set_registered_model_alias(name, alias, v2)
             wait_for(lambda: traffic.seen[-1][1] == v2, what="the new version to answer")
             time.sleep(0.5)

@@ -75,6 +75,7 @@ def test_model_round_trips_through_mlflow(store):
 def test_pyfunc_flavour_predicts_a_frame(store):
     settings, _ = store
     mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)  # other tests may have pointed the registry elsewhere
     out = mlflow.pyfunc.load_model(settings.champion_uri).predict(pd.DataFrame({"text": SAMPLES}))
     assert len(out) == len(SAMPLES)
     assert out.loc[1, "opd"] == "pemadam-kebakaran" and out.loc[1, "urgency"] == "darurat"

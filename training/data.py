@@ -50,9 +50,28 @@ def read_table(path: Path | str) -> pd.DataFrame:
         raise DataError(f"{path}: unsupported format {suffix!r}; use one of {', '.join(READERS)}")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    frame = READERS[suffix](path)
+    try:
+        frame = READERS[suffix](path)
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line} is not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except Exception as exc:  # each reader has its own parse errors; all mean the same to the user
+        hint = _delimiter_hint(path) if suffix == ".csv" else ""
+        raise DataError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}.{hint}") from None
+    if frame.empty and not len(frame.columns):
+        raise DataError(f"{path}: the file is empty")
     frame.insert(0, "row", range(ROW_OFFSET[suffix], ROW_OFFSET[suffix] + len(frame)))
     return frame
+
+
+def _delimiter_hint(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    if "," not in header and any(sep in header for sep in ";\t|"):
+        return " Its header is separated by ';', tab or '|': CSV files must be comma-separated."
+    return ""
 
 
 def load_dataset(
@@ -72,9 +91,11 @@ def load_dataset(
         f"{field} (column {source!r})" for field, source in wanted.items() if source and source not in raw.columns
     ]
     if missing:
+        header = list(raw.columns[1:])
+        hint = _delimiter_hint(Path(path)) if len(header) == 1 else ""
         raise DataError(
-            f"{path}: missing column(s): {', '.join(missing)}; the file has {list(raw.columns[1:])}. "
-            "Map them with --text-col/--opd-col/--urgency-col/--date-col."
+            f"{path}: missing column(s): {', '.join(missing)}; the file has {header}. "
+            f"Map them with --text-col/--opd-col/--urgency-col/--date-col.{hint}"
         )
     frame = pd.DataFrame({"row": raw["row"]})
     for field, source in wanted.items():

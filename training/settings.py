@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         default=None,
         description="Key that signs review-page session cookies [default: random, made once and kept in the database].",
     )
+    rate_limit: str = Field(
+        default="600/minute",
+        description="Requests allowed per API key and worker, e.g. `600/minute` or `20/second` (empty: no limit).",
+    )
+    key_cache_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="While the database is unreachable, keys verified within this many seconds still work.",
+    )
     secure_cookies: bool = Field(default=False, description="Send session cookies over HTTPS only (set behind TLS).")
 
     @property

@@ -32,7 +32,13 @@ class ValidationFailed(ValueError):
         super().__init__(f"{source}: {len(problems)} problem(s), nothing was trained:\n{shown}{more}")
 
 
+MAX_TEXT_CHARS = 20_000  # the same limit the prediction API applies
+
+
 def _unknown_label(value: object, allowed: tuple[str, ...], column: str) -> str:
+    tidy = str(value).strip().lower()
+    if tidy in allowed:
+        return f"{column} label {value!r} has stray spaces or capitals; write it exactly {tidy!r}"
     hint = difflib.get_close_matches(str(value), allowed, n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
     return f"{column} label {value!r} is not in the taxonomy{suggestion}"
@@ -47,6 +53,8 @@ def validate(
 ) -> list[Problem]:
     """Return every problem in a canonical frame (see `training.data.load_dataset`)."""
     problems: list[Problem] = []
+    if frame.empty:
+        return [Problem("the file has a header but no complaints")]
     text = frame["text"].map(lambda t: t if isinstance(t, str) else "")
     label_columns = [c for c in ("opd", "urgency") if c in frame.columns]
     allowed = {"opd": taxonomy.codes, "urgency": taxonomy.urgency_levels}
@@ -54,6 +62,10 @@ def validate(
     for i, row in frame.iterrows():
         if not text[i].strip():
             problems.append(Problem("text is empty or whitespace only", row["row"], "text"))
+        elif len(text[i]) > MAX_TEXT_CHARS:
+            problems.append(
+                Problem(f"text has {len(text[i])} characters, more than {MAX_TEXT_CHARS}", row["row"], "text")
+            )
         for column in label_columns:
             value = row[column]
             if not isinstance(value, str) or not value.strip():

@@ -1,0 +1,113 @@
+"""An open-loop HTTP load generator (asyncio + httpx) shared by the soak test and the serving benchmark.
+
+Requests are *scheduled* at a fixed rate whatever the server does, and latency is measured from the scheduled
+time, so a stalled server shows up in the figures instead of silently slowing the generator down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+
+
+@dataclass
+class LoadResult:
+    sent: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)  # seconds, from the scheduled send time
+    elapsed: float = 0.0
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q)) * 1000 if self.latencies else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": sum(self.errors.values()),
+            "achieved_rps": round(self.rate, 1),
+            "p50_ms": round(self.percentile(50), 2),
+            "p95_ms": round(self.percentile(95), 2),
+            "p99_ms": round(self.percentile(99), 2),
+            "max_ms": round(self.percentile(100), 2),
+        }
+
+
+Request = tuple[str, str, dict]  # method, path, JSON body
+
+
+async def open_loop(
+    base_url: str, make_request: Callable[[int], Request], *, rate: float, seconds: float, headers: dict
+) -> LoadResult:
+    result = LoadResult()
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30) as client:
+
+        async def one(i: int, scheduled: float) -> None:
+            method, path, body = make_request(i)
+            try:
+                response = await client.request(method, path, json=body)
+                ok = response.status_code == 200
+                key = None if ok else f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                ok, key = False, type(exc).__name__
+            result.latencies.append(time.perf_counter() - scheduled)
+            if ok:
+                result.ok += 1
+            else:
+                result.errors[key] = result.errors.get(key, 0) + 1
+
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, scheduled)))
+            result.sent += 1
+        await asyncio.gather(*tasks)
+        result.elapsed = time.perf_counter() - start
+    return result
+
+
+async def closed_loop(
+    base_url: str, make_request: Callable[[int], Request], *, connections: int, seconds: float, headers: dict
+) -> LoadResult:
+    """`connections` clients each sending their next request as soon as the previous one is answered."""
+    result = LoadResult()
+    deadline = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                method, path, body = make_request(next(counter))
+                sent = time.perf_counter()
+                try:
+                    response = await client.request(method, path, json=body)
+                    ok, key = response.status_code == 200, f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    ok, key = False, type(exc).__name__
+                result.sent += 1
+                result.latencies.append(time.perf_counter() - sent)
+                if ok:
+                    result.ok += 1
+                else:
+                    result.errors[key] = result.errors.get(key, 0) + 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        result.elapsed = time.perf_counter() - start
+    return result
