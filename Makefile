@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run train test lint audit soak bench bench-quality clean
+.PHONY: install browser run train test lint audit soak bench bench-smoke bench-quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ test: install browser
 bench-quality: install
 	$(BIN)/python -m benchmarks.quality
 
-bench: bench-quality
+bench: install
+	$(BIN)/triase train --if-missing
+	$(BIN)/python -m benchmarks.perf
+
+bench-smoke: install
+	$(BIN)/triase train --if-missing
+	$(BIN)/python -m benchmarks.perf --smoke
 
 # Known vulnerabilities in the installed dependencies (needs pypi.org's JSON API or api.osv.dev).
 audit: install

@@ -89,18 +89,23 @@ def normalised_words(text: str, lexicon: Lexicon) -> list[Token]:
     Safety rules read these (negations and stopwords matter to them); `terms` derives features from them.
     """
     known = root_words()
-    words: list[Token] = []
-    for match in _TOKEN.finditer(clean(text)):
-        surface = match.group()
-        if surface in PLACEHOLDERS:
-            words.append(Token(surface, surface))
-            continue
-        word = surface
-        if word[-1] == "2":  # "jalan2" is written reduplication, i.e. "jalan-jalan"
-            word = word[:-1]
-        word = collapse_elongation(word, known if word not in lexicon.slang else lexicon.slang)
-        words.extend(Token(surface, w) for w in lexicon.slang.get(word, word).split())
-    return words
+    return [token for surface in surfaces(clean(text)) for token in expand(surface, lexicon, known)]
+
+
+def surfaces(cleaned: str) -> list[str]:
+    """The words of a `clean`ed text, as written."""
+    return _TOKEN.findall(cleaned)
+
+
+def expand(surface: str, lexicon: Lexicon, known: frozenset[str]) -> list[Token]:
+    """One written word as normalised words: reduplication mark dropped, elongation collapsed, slang expanded."""
+    if surface in PLACEHOLDERS:
+        return [Token(surface, surface)]
+    word = surface
+    if word[-1] == "2":  # "jalan2" is written reduplication, i.e. "jalan-jalan"
+        word = word[:-1]
+    word = collapse_elongation(word, known if word not in lexicon.slang else lexicon.slang)
+    return [Token(surface, w) for w in lexicon.slang.get(word, word).split()]
 
 
 def terms(words: list[Token], lexicon: Lexicon, *, stem: bool = True, drop_stopwords: bool = True) -> list[Token]:

@@ -1,0 +1,168 @@
+"""Performance benchmark (`make bench`; `make bench-smoke` is the short CI version): Triase against plain
+reference usage, side by side in one run, on real complaint texts when `../shared/datasets` is present (the
+bundled corpus otherwise, said in the output). Prints medians and ratios; writes `benchmarks/RESULTS.md`.
+
+Measured so far: preprocessing (cold and warm) against plain PySastrawi, in-process prediction latency and
+batch throughput, and the service's footprint (artifact size, cold start to ready, memory after warm-up).
+Not yet here: HTTP against `mlflow models serve`, and training-cost growth.
+
+    python -m benchmarks.perf [--smoke]
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from model.paths import CORPUS_PATH, PROJECT_ROOT
+from training.settings import get_settings
+
+RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
+PY = sys.executable
+
+# Each timing runs in a fresh interpreter so that "cold" really starts with empty caches.
+PLAIN = """
+import sys, time, pandas as pd
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+texts = pd.read_csv(sys.argv[1])["text"].astype(str).tolist()
+t0 = time.perf_counter(); stemmer = StemmerFactory().create_stemmer()
+out = [stemmer.stem(t) for t in texts]; cold = time.perf_counter() - t0
+t0 = time.perf_counter(); out = [stemmer.stem(t) for t in texts]; warm = time.perf_counter() - t0
+print(cold, warm)
+"""
+TRIASE = """
+import sys, time, pandas as pd
+from model.preprocess import IndonesianPreprocessor
+texts = pd.read_csv(sys.argv[1])["text"].astype(str).tolist()
+t0 = time.perf_counter(); prep = IndonesianPreprocessor().fit([])
+out = prep.transform(texts); cold = time.perf_counter() - t0
+t0 = time.perf_counter(); out = prep.transform(texts); warm = time.perf_counter() - t0
+print(cold, warm)
+"""
+
+
+def workload(smoke: bool) -> tuple[Path, str]:
+    """A CSV of complaint texts (only the text column is read) and a description of it."""
+    real = get_settings().shared_datasets / "surabaya-2022.csv"
+    source, name = (real, "real Surabaya 2022 complaints") if real.is_file() else (CORPUS_PATH, "bundled corpus")
+    texts = pd.read_csv(source, usecols=["text"])
+    if smoke:
+        texts = texts.head(200)
+    path = Path(tempfile.mkdtemp(prefix="triase-bench-")) / "texts.csv"
+    texts.to_csv(path, index=False)
+    return path, f"{len(texts):,} {name}"
+
+
+def timed_script(code: str, path: Path, repeats: int) -> tuple[float, float]:
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+        runs.append(tuple(float(x) for x in out.stdout.split()))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def prediction_figures(texts: list[str], n: int) -> dict[str, float]:
+    from mlflow.tracking import MlflowClient
+
+    from training import tracking
+
+    settings = get_settings()
+    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    model = tracking.load_model(settings.champion_uri, client)
+    sample = texts[:n]
+    for t in sample[:20]:
+        model.predict([t])
+    latencies = []
+    for t in sample:
+        t0 = time.perf_counter()
+        model.predict([t])
+        latencies.append(time.perf_counter() - t0)
+    batch = (texts * (1 + 1000 // max(1, len(texts))))[:1000]
+    t0 = time.perf_counter()
+    model.predict(batch, explain=False)
+    batch_seconds = time.perf_counter() - t0
+    return {
+        "p50_ms": float(np.percentile(latencies, 50)) * 1000,
+        "p99_ms": float(np.percentile(latencies, 99)) * 1000,
+        "batch_per_s": len(batch) / batch_seconds,
+    }
+
+
+def footprint() -> dict[str, float]:
+    """Artifact size, and a fresh `triase serve` from start to ready, and its memory after warm-up."""
+    import httpx
+
+    from benchmarks.soak import rss_mib, start_service
+
+    settings = get_settings()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    version = client.get_model_version_by_alias(settings.registered_model, settings.champion_alias).version
+    location = client.get_model_version_download_uri(settings.registered_model, version)
+    artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())
+    work = Path(tempfile.mkdtemp(prefix="triase-bench-"))
+    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    t0 = time.perf_counter()
+    proc, base, key = start_service(env, work / "serve.log")
+    ready = time.perf_counter() - t0
+    try:
+        texts = pd.read_csv(CORPUS_PATH)["text"].tolist()[:200]
+        for t in texts:
+            httpx.post(f"{base}/v1/predict", json={"text": t}, headers={"X-API-Key": key})
+        rss = rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return {"artifact_mib": artifact / 2**20, "ready_s": ready, "rss_mib": rss}
+
+
+def main(
+    smoke: Annotated[bool, typer.Option(help="A few hundred texts, one repeat: checks the script works.")] = False,
+):
+    path, described = workload(smoke)
+    repeats = 1 if smoke else 3
+    typer.echo(f"workload: {described}; {repeats} run(s) each, medians", err=True)
+    plain_cold, plain_warm = timed_script(PLAIN, path, repeats)
+    ours_cold, ours_warm = timed_script(TRIASE, path, repeats)
+    texts = pd.read_csv(path)["text"].astype(str).tolist()
+    pred = prediction_figures(texts, 100 if smoke else 1000)
+    foot = footprint()
+    rows = [
+        ("preprocess, cold (s)", f"{plain_cold:.2f}", f"{ours_cold:.2f}", f"{plain_cold / ours_cold:.1f}x", ">= 2x"),
+        ("preprocess, warm (s)", f"{plain_warm:.2f}", f"{ours_warm:.2f}", f"{plain_warm / ours_warm:.1f}x", ">= 5x"),
+        ("predict one, p50 (ms)", "", f"{pred['p50_ms']:.2f}", "", "<= 2"),
+        ("predict one, p99 (ms)", "", f"{pred['p99_ms']:.2f}", "", "<= 10"),
+        ("predict batch (complaints/s)", "", f"{pred['batch_per_s']:.0f}", "", ">= 2000"),
+        ("model artifact (MiB)", "", f"{foot['artifact_mib']:.1f}", "", "reported"),
+        ("cold start to ready (s)", "", f"{foot['ready_s']:.1f}", "", "<= 5"),
+        ("serving RSS after warm-up (MiB)", "", f"{foot['rss_mib']:.0f}", "", "<= 400"),
+    ]
+    table = "| measure | plain reference | Triase | ratio | target |\n|---|---|---|---|---|\n" + "\n".join(
+        "| " + " | ".join(r) + " |" for r in rows
+    )
+    machine = f"{platform.node()}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    report = (
+        f"# Performance results\n\n{time.strftime('%Y-%m-%d %H:%M')} on {machine}.\n"
+        f"Workload: {described}. Plain reference: one `StemmerFactory().create_stemmer()`, then `.stem(text)` per "
+        "document. Cold = a fresh interpreter; warm = the same work again in it.\n\n"
+        f"{table}\n\nNot measured yet: HTTP against `mlflow models serve`, training-cost growth.\n"
+    )
+    typer.echo(report)
+    if not smoke:
+        RESULTS.write_text(report)
+
+
+if __name__ == "__main__":
+    typer.run(main)
