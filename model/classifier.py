@@ -54,6 +54,11 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         total[(total > 1.0) & (total <= 1.0 + 1e-5)] = 1.0
         return total
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_maps", None)  # rebuilt on first use; saving it would store every fold's weights twice
+        return state
+
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 

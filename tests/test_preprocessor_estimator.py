@@ -97,3 +97,22 @@ def test_surface_view_carries_unstemmed_words_for_their_own_vectorizer():
     assert surface_view(doc).split() == ["perbaikan", "jalan,", "hub", "_telepon_"]  # identifiers masked
     plain = IndonesianPreprocessor().fit(TEXTS).transform(["Perbaikan jalan"])[0]
     assert terms_view(plain) == plain and surface_view(plain) == ""
+
+
+def test_speed_caches_are_not_saved_with_the_model(corpus):
+    """The per-word and per-document caches and the classifier's fast lookup tables are rebuilt on use;
+    saving them would bloat every registered model (they once doubled its size)."""
+    import pickle
+
+    from model.pipeline import build_head
+
+    rows = corpus.groupby("opd").head(8)
+    head = build_head(C=0.5, calibration_cv=2).fit(rows["text"].tolist(), rows["opd"].tolist())
+    before = head.predict_proba(rows["text"].tolist()[:5])
+    assert head.named_steps["prep"].__dict__.get("_doc_cache") and head.named_steps["clf"]._maps
+    restored = pickle.loads(pickle.dumps(head))
+    assert "_doc_cache" not in vars(restored.named_steps["prep"]) and "_term_cache" not in vars(
+        restored.named_steps["prep"]
+    )
+    assert "_maps" not in vars(restored.named_steps["clf"])
+    assert (restored.predict_proba(rows["text"].tolist()[:5]) == before).all()
