@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 import numpy as np
 
+Request = tuple[str, str, dict]  # method, path, JSON body
+
 
 @dataclass
 class LoadResult:
@@ -30,6 +32,20 @@ class LoadResult:
     def rate(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
 
+    async def send(self, client: httpx.AsyncClient, request: Request, since: float) -> None:
+        """Send one request and count it: latency from `since`, ok on 200, otherwise the error's kind."""
+        method, path, body = request
+        try:
+            response = await client.request(method, path, json=body)
+            error = None if response.status_code == 200 else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        self.latencies.append(time.perf_counter() - since)
+        if error is None:
+            self.ok += 1
+        else:
+            self.errors[error] = self.errors.get(error, 0) + 1
+
     def summary(self) -> dict[str, float]:
         return {
             "sent": self.sent,
@@ -43,30 +59,12 @@ class LoadResult:
         }
 
 
-Request = tuple[str, str, dict]  # method, path, JSON body
-
-
 async def open_loop(
     base_url: str, make_request: Callable[[int], Request], *, rate: float, seconds: float, headers: dict
 ) -> LoadResult:
     result = LoadResult()
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=30) as client:
-
-        async def one(i: int, scheduled: float) -> None:
-            method, path, body = make_request(i)
-            try:
-                response = await client.request(method, path, json=body)
-                ok = response.status_code == 200
-                key = None if ok else f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                ok, key = False, type(exc).__name__
-            result.latencies.append(time.perf_counter() - scheduled)
-            if ok:
-                result.ok += 1
-            else:
-                result.errors[key] = result.errors.get(key, 0) + 1
-
         start = time.perf_counter()
         tasks = []
         for i in range(int(rate * seconds)):
@@ -74,7 +72,7 @@ async def open_loop(
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, scheduled)))
+            tasks.append(asyncio.create_task(result.send(client, make_request(i), scheduled)))
             result.sent += 1
         await asyncio.gather(*tasks)
         result.elapsed = time.perf_counter() - start
@@ -93,19 +91,8 @@ async def closed_loop(
 
         async def worker() -> None:
             while time.perf_counter() < deadline:
-                method, path, body = make_request(next(counter))
-                sent = time.perf_counter()
-                try:
-                    response = await client.request(method, path, json=body)
-                    ok, key = response.status_code == 200, f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    ok, key = False, type(exc).__name__
                 result.sent += 1
-                result.latencies.append(time.perf_counter() - sent)
-                if ok:
-                    result.ok += 1
-                else:
-                    result.errors[key] = result.errors.get(key, 0) + 1
+                await result.send(client, make_request(next(counter)), time.perf_counter())
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(connections)))

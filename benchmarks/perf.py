@@ -26,6 +26,7 @@ import pandas as pd
 import typer
 
 from model.paths import CORPUS_PATH, PROJECT_ROOT
+from training import tracking
 from training.settings import get_settings
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
@@ -73,13 +74,8 @@ def timed_script(code: str, path: Path, repeats: int) -> tuple[float, float]:
 
 
 def prediction_figures(texts: list[str], n: int) -> dict[str, float]:
-    from mlflow.tracking import MlflowClient
-
-    from training import tracking
-
     settings = get_settings()
-    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-    model = tracking.load_model(settings.champion_uri, client)
+    model = tracking.load_model(settings.champion_uri, tracking.registry_client(settings))
     sample = texts[:n]
     for t in sample[:20]:
         model.predict([t])
@@ -106,9 +102,7 @@ def footprint() -> dict[str, float]:
     from benchmarks.soak import rss_mib, start_service
 
     settings = get_settings()
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    client = tracking.registry_client(settings)
     version = client.get_model_version_by_alias(settings.registered_model, settings.champion_alias).version
     location = client.get_model_version_download_uri(settings.registered_model, version)
     artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())

@@ -15,14 +15,20 @@ err = Console(stderr=True)
 apikey_app = typer.Typer(help="Create, list and revoke API keys (stored only as hashes).", no_args_is_help=True)
 
 
-def _keys():
-    from serving.apikeys import ApiKeys
+def _db():
+    """The service database, migrated to the newest schema."""
     from serving.db import Database
     from training.settings import get_settings
 
     db = Database(get_settings().database_url)
     db.migrate()
-    return ApiKeys(db)
+    return db
+
+
+def _keys():
+    from serving.apikeys import ApiKeys
+
+    return ApiKeys(_db())
 
 
 @apikey_app.command("create")
@@ -104,15 +110,6 @@ def serve(
 
 user_app = typer.Typer(help="Staff accounts for the review pages.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Reviewed complaints as training data.", no_args_is_help=True)
-
-
-def _db():
-    from serving.db import Database
-    from training.settings import get_settings
-
-    db = Database(get_settings().database_url)
-    db.migrate()
-    return db
 
 
 @user_app.command("create")

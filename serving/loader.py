@@ -75,7 +75,7 @@ class ModelHolder:
         self._load = load
         self._lock = threading.Lock()  # one load at a time; requests never wait on it
         self._failed_uri: str | None = None
-        self._client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+        self._client = tracking.registry_client(settings)
 
     @property
     def watches_alias(self) -> bool:
@@ -85,9 +85,8 @@ class ModelHolder:
         """The exact URI to load now, and the registry version it is (None when not from the registry)."""
         if not self.watches_alias:
             return self.source, None
-        name, _, alias = self.source.removeprefix("models:/").partition("@")
-        version = self._client.get_model_version_by_alias(name, alias).version
-        return f"models:/{name}/{version}", str(version)
+        name, version = tracking.registry_version(self.source, self._client)
+        return f"models:/{name}/{version}", version
 
     def check(self, force: bool = False) -> str:
         """Load the source's current version if it differs from the one served: 'loaded', 'unchanged' or 'failed'."""

@@ -179,11 +179,13 @@ def detail_page(request: Request, complaint_id: int, user: StaffUser, db: Db, er
     )
 
 
-def _decision(request: Request, db: Database, complaint_id: int, action) -> RedirectResponse | HTMLResponse:
+def _decision(
+    request: Request, db: Database, user: Staff, complaint_id: int, action
+) -> RedirectResponse | HTMLResponse:
     try:
         action()
     except review.ReviewError as exc:
-        response = detail_page(request, complaint_id, staff(request, db), db, error=str(exc))
+        response = detail_page(request, complaint_id, user, db, error=str(exc))
         response.status_code = 409
         return response
     return RedirectResponse(f"/review/complaints/{complaint_id}", status_code=303)
@@ -191,7 +193,7 @@ def _decision(request: Request, db: Database, complaint_id: int, action) -> Redi
 
 @router.post("/complaints/{complaint_id}/accept", dependencies=[Csrf])
 def accept(request: Request, complaint_id: int, user: StaffUser, db: Db):
-    return _decision(request, db, complaint_id, lambda: review.decide(db, taxonomy(request), complaint_id, user))
+    return _decision(request, db, user, complaint_id, lambda: review.decide(db, taxonomy(request), complaint_id, user))
 
 
 @router.post("/complaints/{complaint_id}/correct", dependencies=[Csrf])
@@ -208,6 +210,7 @@ def correct(
     return _decision(
         request,
         db,
+        user,
         complaint_id,
         lambda: review.decide(db, tax, complaint_id, user, opd=opd, urgency=urgency, note=note),
     )
@@ -217,7 +220,7 @@ def correct(
 def reopen(
     request: Request, complaint_id: int, user: StaffUser, db: Db, note: Annotated[str, Form(max_length=2000)] = ""
 ):
-    return _decision(request, db, complaint_id, lambda: review.reopen(db, complaint_id, user, note))
+    return _decision(request, db, user, complaint_id, lambda: review.reopen(db, complaint_id, user, note))
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

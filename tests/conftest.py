@@ -47,10 +47,9 @@ def corpus() -> pd.DataFrame:
 
 
 def client_for(settings: Settings):
-    # Name the registry too: otherwise MlflowClient uses whatever registry the process last configured.
-    from mlflow.tracking import MlflowClient
+    from training.tracking import registry_client
 
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    return registry_client(settings)
 
 
 POSTGRES_URL = os.environ.get("TRIASE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -48,6 +48,11 @@ def configure(settings: Settings) -> MlflowClient:
     return client
 
 
+def registry_client(settings: Settings) -> MlflowClient:
+    """A client for the configured store that does not depend on MLflow's process-wide URIs."""
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
 def _pinned(requirements: list[str]) -> list[str]:
     pins = []
     for name in requirements:
@@ -92,7 +97,7 @@ def load_model(uri: str, client: MlflowClient | None = None) -> TriageModel:
     client = client or MlflowClient()
     location, version = uri, None
     if uri.startswith("models:/"):
-        name, version = _registry_version(uri, client)
+        name, version = registry_version(uri, client)
         if version is not None:
             location = client.get_model_version_download_uri(name, version)
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +109,7 @@ def load_model(uri: str, client: MlflowClient | None = None) -> TriageModel:
     return model
 
 
-def _registry_version(uri: str, client: MlflowClient) -> tuple[str, str | None]:
+def registry_version(uri: str, client: MlflowClient) -> tuple[str, str | None]:
     """(registered name, version) for models:/name@alias and models:/name/N; version None for other forms."""
     name, _, alias = uri.removeprefix("models:/").partition("@")
     if alias:
