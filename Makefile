@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run train test lint audit soak bench bench-smoke bench-quality clean
+.PHONY: install browser bench-tools run train test lint audit soak bench bench-smoke bench-quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The HTTP benchmark's load generator (Debian's wrk).
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+
 run: install
 	$(BIN)/triase train --if-missing
 	$(BIN)/triase serve --host 127.0.0.1 --port 8000
@@ -34,11 +39,11 @@ test: install browser
 bench-quality: install
 	$(BIN)/python -m benchmarks.quality
 
-bench: install
+bench: install bench-tools
 	$(BIN)/triase train --if-missing
 	$(BIN)/python -m benchmarks.perf
 
-bench-smoke: install
+bench-smoke: install bench-tools
 	$(BIN)/triase train --if-missing
 	$(BIN)/python -m benchmarks.perf --smoke
 

@@ -2,9 +2,10 @@
 reference usage, side by side in one run, on real complaint texts when `../shared/datasets` is present (the
 bundled corpus otherwise, said in the output). Prints medians and ratios; writes `benchmarks/RESULTS.md`.
 
-Measured so far: preprocessing (cold and warm) against plain PySastrawi, in-process prediction latency and
-batch throughput, and the service's footprint (artifact size, cold start to ready, memory after warm-up).
-Not yet here: HTTP against `mlflow models serve`, and training-cost growth.
+Measured: preprocessing (cold and warm) against plain PySastrawi, and that the stems are the same; in-process
+prediction latency and batch throughput; HTTP throughput and latency against `mlflow models serve`
+(`benchmarks/http.py`); training time and memory from 1k to 32k complaints (`benchmarks/training_cost.py`);
+the service's footprint (artifact size, cold start to ready, memory after warm-up).
 
     python -m benchmarks.perf [--smoke]
 """
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from benchmarks import http, training_cost
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 from training import tracking
 from training.settings import get_settings
@@ -122,36 +124,82 @@ def footprint() -> dict[str, float]:
     return {"artifact_mib": artifact / 2**20, "ready_s": ready, "rss_mib": rss}
 
 
+def stem_identity(texts: list[str]) -> tuple[int, int]:
+    """(words checked, words whose stem differs from plain PySastrawi's): every distinct word Triase stemmed
+    while preprocessing `texts` (protected words and placeholders are not stemmed, by design)."""
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    from model import normalize
+    from model.preprocess import IndonesianPreprocessor
+
+    IndonesianPreprocessor().fit([]).transform(texts)
+    plain = StemmerFactory().create_stemmer()
+    stems = normalize.stems_so_far()
+    return len(stems), sum((plain.stem(word) or word) != stem for word, stem in stems.items())
+
+
 def main(
-    smoke: Annotated[bool, typer.Option(help="A few hundred texts, one repeat: checks the script works.")] = False,
+    smoke: Annotated[bool, typer.Option(help="Small and short everywhere: checks the script works.")] = False,
+    http_seconds: Annotated[float, typer.Option(help="Duration of each HTTP measurement.")] = 30,
+    rate: Annotated[float, typer.Option(help="Fixed request rate for the HTTP latency comparison.")] = 200,
 ):
     path, described = workload(smoke)
     repeats = 1 if smoke else 3
     typer.echo(f"workload: {described}; {repeats} run(s) each, medians", err=True)
+    texts = pd.read_csv(path)["text"].astype(str).tolist()
+    typer.echo("preprocessing, plain and Triase, cold and warm…", err=True)
     plain_cold, plain_warm = timed_script(PLAIN, path, repeats)
     ours_cold, ours_warm = timed_script(TRIASE, path, repeats)
-    texts = pd.read_csv(path)["text"].astype(str).tolist()
+    checked, differing = stem_identity(texts)
+    typer.echo("in-process prediction…", err=True)
     pred = prediction_figures(texts, 100 if smoke else 1000)
+    typer.echo("HTTP: triase serve against mlflow models serve…", err=True)
+    settings = get_settings()
+    web = http.compare(
+        settings.champion_uri, texts[:2000], seconds=2 if smoke else http_seconds, rate=20 if smoke else rate
+    )
+    typer.echo("training cost growth…", err=True)
+    real = get_settings().shared_datasets / "surabaya-2022.csv"
+    sizes = [1000] if smoke else [1000, 2000, 4000, 8000, 32000]
+    grown, exponent = training_cost.growth(real, sizes) if real.is_file() else ([], float("nan"))
+    typer.echo("footprint…", err=True)
     foot = footprint()
+    t, m = web["triase"], web["mlflow"]
     rows = [
         ("preprocess, cold (s)", f"{plain_cold:.2f}", f"{ours_cold:.2f}", f"{plain_cold / ours_cold:.1f}x", ">= 2x"),
         ("preprocess, warm (s)", f"{plain_warm:.2f}", f"{ours_warm:.2f}", f"{plain_warm / ours_warm:.1f}x", ">= 5x"),
+        ("stems differing from plain PySastrawi", "", f"{differing} of {checked:,}", "", "0"),
         ("predict one, p50 (ms)", "", f"{pred['p50_ms']:.2f}", "", "<= 2"),
         ("predict one, p99 (ms)", "", f"{pred['p99_ms']:.2f}", "", "<= 10"),
         ("predict batch (complaints/s)", "", f"{pred['batch_per_s']:.0f}", "", ">= 2000"),
+        ("HTTP, 50 connections (requests/s)", f"{m['rps']:.0f}", f"{t['rps']:.0f}", f"{t['rps'] / m['rps']:.1f}x",
+         ">= 3x"),
+        (f"HTTP at {t['rate']:.0f}/s: p50 / p99 (ms)", f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f} (at {m['rate']:.0f}/s)",
+         f"{t['p50_ms']:.1f} / {t['p99_ms']:.1f}", "", "p99 <= 20"),
+        (f"HTTP at {t['rate']:.0f}/s: answered / errors", f"{m['achieved_rps']:.0f}/s / {m['errors']}",
+         f"{t['achieved_rps']:.0f}/s / {t['errors']}", "", "0 errors"),
+        *[
+            (f"train on {r['size']:,} ({r['used']:,} used): time (s) / peak (MiB)", "",
+             f"{r['seconds']:.1f} / {r['peak_mib']:.0f}", "", "8k: <= 60 s, <= 1536 MiB" if r["size"] == 8000 else "")
+            for r in grown
+        ],
+        ("training time growth exponent (2k and up)", "", f"{exponent:.2f}", "", "reported"),
         ("model artifact (MiB)", "", f"{foot['artifact_mib']:.1f}", "", "reported"),
         ("cold start to ready (s)", "", f"{foot['ready_s']:.1f}", "", "<= 5"),
         ("serving RSS after warm-up (MiB)", "", f"{foot['rss_mib']:.0f}", "", "<= 400"),
-    ]
-    table = "| measure | plain reference | Triase | ratio | target |\n|---|---|---|---|---|\n" + "\n".join(
+    ]  # fmt: skip
+    table = "| measure | reference | Triase | ratio | target |\n|---|---|---|---|---|\n" + "\n".join(
         "| " + " | ".join(r) + " |" for r in rows
     )
     machine = f"{platform.node()}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     report = (
         f"# Performance results\n\n{time.strftime('%Y-%m-%d %H:%M')} on {machine}.\n"
-        f"Workload: {described}. Plain reference: one `StemmerFactory().create_stemmer()`, then `.stem(text)` per "
-        "document. Cold = a fresh interpreter; warm = the same work again in it.\n\n"
-        f"{table}\n\nNot measured yet: HTTP against `mlflow models serve`, training-cost growth.\n"
+        f"Workload: {described}. References, run side by side in the same invocation: preprocessing against plain "
+        "PySastrawi (one `StemmerFactory().create_stemmer()`, then `.stem(text)` per document; cold = a fresh "
+        "interpreter, warm = the same work again in it); HTTP against `mlflow models serve --env-manager local` on "
+        "the same registered model, one worker each, real texts as bodies (throughput: `wrk`, 2 threads, 50 "
+        "connections, closed loop; latency: open-loop generator at a fixed rate, from the scheduled send time).\n\n"
+        f"{table}\n"
     )
     typer.echo(report)
     if not smoke:

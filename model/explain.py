@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from model.normalize import Token
@@ -31,18 +32,23 @@ def surface_forms(tokens: list[Token]) -> dict[str, list[str]]:
     return forms
 
 
-def top_terms(row, weights: np.ndarray, names: np.ndarray, surfaces: dict[str, list[str]]) -> list[dict]:
-    """The strongest positive contributions of one document's word features to one class."""
-    row = row.tocsr()[:, : weights.shape[0]]  # word features come first in the feature union
-    if row.nnz == 0:
+def top_terms(
+    x: sp.csr_matrix, i: int, weights: np.ndarray, names: np.ndarray, surfaces: dict[str, list[str]]
+) -> list[dict]:
+    """The strongest positive contributions of document `i`'s word features (row `i` of `x`) to one class."""
+    start, end = x.indptr[i], x.indptr[i + 1]
+    columns, values = x.indices[start:end], x.data[start:end]
+    word = columns < weights.shape[0]  # word features come first in the feature union
+    columns, values = columns[word], values[word]
+    if len(columns) == 0:
         return []
-    contributions = row.data * weights[row.indices]
+    contributions = values * weights[columns]
     order = np.argsort(-contributions)[:TOP_TERMS]
     out = []
     for i in order:
         if contributions[i] <= 0:
             break
-        term = names[row.indices[i]]
+        term = names[columns[i]]
         words = [surfaces.get(part, [part])[0] for part in term.split()]
         out.append({"word": " ".join(words), "term": str(term), "weight": round(float(contributions[i]), 4)})
     return out

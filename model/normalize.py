@@ -6,8 +6,13 @@ show original words rather than stems.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+import threading
 import unicodedata
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +31,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NIK = re.compile(r"(?<!\d)\d{4}[ .-]?\d{4}[ .-]?\d{4}[ .-]?\d{4}(?!\d)")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?62|0)[ .-]?8\d{1,3}(?:[ .-]?\d{2,5}){2,3}(?!\d)")
 _LONG_NUMBER = re.compile(r"(?<!\d)\d[\d.,/-]{3,}\d(?!\d)")
+# Cheap necessary conditions for the patterns above: most complaints hold no URL, e-mail or number, and
+# scanning a whole text for a literal costs far less than trying each pattern at every word.
+_URL_HINT = re.compile(r"https?://|www\.|\.(?:go\.id|co\.id|com|id|net|org)\b")
+_DIGIT = re.compile(r"\d")
 _TOKEN = re.compile(r"_(?:url|email|nik|telepon|nomor)_|[a-z]+(?:-[a-z]+)*\d?")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
 
@@ -42,12 +51,17 @@ def mask_identifiers(text: str) -> str:
     Also used wherever complaint text leaves the model (logs, exports), so it must not depend on
     anything but the text.
     """
-    text = _REDACTION_TAG.sub(lambda m: f" _{m.group(1).lower()}_ ", text)
-    text = _EMAIL.sub(" _email_ ", text)
-    text = _URL.sub(" _url_ ", text)
-    text = _NIK.sub(" _nik_ ", text)
-    text = _PHONE.sub(" _telepon_ ", text)
-    return _LONG_NUMBER.sub(" _nomor_ ", text)
+    if "<" in text:
+        text = _REDACTION_TAG.sub(lambda m: f" _{m.group(1).lower()}_ ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" _email_ ", text)
+    if _URL_HINT.search(text):
+        text = _URL.sub(" _url_ ", text)
+    if _DIGIT.search(text):
+        text = _NIK.sub(" _nik_ ", text)
+        text = _PHONE.sub(" _telepon_ ", text)
+        text = _LONG_NUMBER.sub(" _nomor_ ", text)
+    return text
 
 
 def clean(text: str) -> str:
@@ -69,10 +83,54 @@ def root_words() -> frozenset[str]:
     return _sastrawi()[1]
 
 
-@lru_cache(maxsize=500_000)
+MAX_STEMS = 500_000  # distinct words whose stem is remembered (a few tens of MB at most)
+PARALLEL_MIN_WORDS = 2_000  # fewer new words than this are stemmed in-process: starting workers costs more
+_stems: dict[str, str] = {}  # word -> stem; stemming is a pure function of the word, so one table per process
+
+
 def stem_word(word: str) -> str:
-    """Stem one word. Cached per token: complaint vocabularies repeat heavily, stemming is the cost."""
-    return _sastrawi()[0].stem(word) or word
+    """Stem one word. Remembered per word: complaint vocabularies repeat heavily and stemming is the cost."""
+    found = _stems.get(word)
+    if found is None:
+        if len(_stems) >= MAX_STEMS:
+            _stems.clear()
+        found = _stems[word] = _sastrawi()[0].stem(word) or word
+    return found
+
+
+def stem_words(words: Iterable[str], n_jobs: int = 1) -> None:
+    """Stem every word not stemmed before, spread over `n_jobs` processes (-1: one per core) when there are
+    enough of them; afterwards `stem_word` finds each in its table. Used when preprocessing a training set,
+    where first-time stemming of tens of thousands of distinct words is most of the cost."""
+    new = [w for w in dict.fromkeys(words) if w not in _stems]
+    workers = min(os.cpu_count() or 1, n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+    # Forked workers start at once and inherit the loaded dictionary (spawned ones would re-import the
+    # caller's script), but forking is only safe while no other thread could hold a lock: a service with
+    # its worker threads stems in-process.
+    if workers < 2 or len(new) < PARALLEL_MIN_WORDS or threading.active_count() > 1 or os.name != "posix":
+        for word in new:
+            stem_word(word)
+        return
+    _sastrawi()
+    context = multiprocessing.get_context("fork")
+    chunks = [new[i :: workers * 4] for i in range(workers * 4)]
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for chunk, stems in zip(chunks, pool.map(_stem_chunk, chunks), strict=True):
+            _stems.update(zip(chunk, stems, strict=True))
+
+
+def stems_so_far() -> dict[str, str]:
+    """Every word stemmed in this process so far, with its stem."""
+    return dict(_stems)
+
+
+def _stem_chunk(words: list[str]) -> list[str]:
+    return [stem_word(w) for w in words]
+
+
+def should_stem(term: str, lexicon: Lexicon) -> bool:
+    """Placeholders, protected words (names, places, acronyms) and very short words keep their form."""
+    return term not in PLACEHOLDERS and term not in lexicon.protected and len(term) > 3
 
 
 def collapse_elongation(word: str, known: frozenset[str] | set[str] | dict) -> str:
@@ -115,7 +173,7 @@ def terms(words: list[Token], lexicon: Lexicon, *, stem: bool = True, drop_stopw
         term = w.term
         if drop_stopwords and term in lexicon.stopwords:
             continue
-        if stem and term not in PLACEHOLDERS and term not in lexicon.protected and len(term) > 3:
+        if stem and should_stem(term, lexicon):
             term = stem_word(term)
         out.append(Token(w.surface, term))
     return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -75,14 +74,3 @@ def build_head(
             ("clf", classifier),
         ]
     )
-
-
-def union_transform(union: FeatureUnion, texts) -> sp.csr_matrix:
-    """`union.transform(texts)` without joblib's dispatch, which costs more than the transforms on one text."""
-    weights = union.transformer_weights or {}
-    blocks = [
-        transformer.transform(texts) * weights.get(name, 1)
-        for name, transformer in union.transformer_list
-        if transformer not in ("drop", "passthrough")
-    ]
-    return sp.hstack(blocks, format="csr")

@@ -10,8 +10,8 @@ from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
-from model.normalize import Token, normalised_words, terms
-from model.pipeline import union_transform
+from model.features import same_features, transform_unions
+from model.normalize import Token
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -92,6 +92,7 @@ class TriageModel:
         self._weights = {h: linear_weights(p) for h, p in (("opd", opd), ("urgency", urgency))}
         self._names = {h: feature_names(p) for h, p in (("opd", opd), ("urgency", urgency))}
         self.thresholds = self.thresholds_for(policy.target_precision)
+        self._share()
 
     @property
     def opd_classes(self) -> list[str]:
@@ -107,15 +108,34 @@ class TriageModel:
             return {}
         return self.validation.thresholds(target_precision)
 
+    def _share(self) -> None:
+        """Note what the heads have in common. Heads fitted on the same texts with the same settings have equal
+        vocabularies: they then hold one copy (a saved model stores it once) and compute features once."""
+        opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
+        opd_union, urg_union = self.opd.named_steps["features"], self.urgency.named_steps["features"]
+        same_prep = opd_prep.get_params() == urg_prep.get_params()
+        same = same_prep and same_features(opd_union, urg_union)
+        if same:
+            for (_, a), (_, b) in zip(opd_union.transformer_list, urg_union.transformer_list, strict=True):
+                b.vocabulary_ = a.vocabulary_
+        self._sharing = (same_prep, same)
+
     def _features(self, texts: Sequence[str]):
         # Both heads usually share preprocessing settings: run it once and feed both.
         opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
+        opd_union, urg_union = self.opd.named_steps["features"], self.urgency.named_steps["features"]
+        if "_sharing" not in self.__dict__:  # models saved before sharing existed
+            self._share()
+        same_prep, same_features_ = self._sharing
         opd_terms = opd_prep.transform(texts)
-        urg_terms = opd_terms if opd_prep.get_params() == urg_prep.get_params() else urg_prep.transform(texts)
-        return (
-            union_transform(self.opd.named_steps["features"], opd_terms),
-            union_transform(self.urgency.named_steps["features"], urg_terms),
-        )
+        if not same_prep:
+            (x_opd,) = transform_unions([opd_union], opd_terms)
+            return x_opd, transform_unions([urg_union], urg_prep.transform(texts))[0]
+        if same_features_:  # heads fitted on the same texts with the same settings
+            (x,) = transform_unions([opd_union], opd_terms)
+            return x, x
+        x_opd, x_urg = transform_unions([opd_union, urg_union], opd_terms)
+        return x_opd, x_urg
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
@@ -138,9 +158,9 @@ class TriageModel:
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
         classes = self.urgency_classes
-        lexicon = self.opd.named_steps["prep"].lexicon_
+        prep = self.opd.named_steps["prep"]
         return [
-            self._apply_rules(classes[int(np.argmax(p))], normalised_words(text, lexicon))
+            self._apply_rules(classes[int(np.argmax(p))], prep.words_and_terms(text)[0])
             for text, p in zip(texts, urgency_proba, strict=True)
         ]
 
@@ -199,18 +219,17 @@ class TriageModel:
             ]
             model_level = urg_classes[int(np.argmax(p_urg))]
             # One normalising pass per text feeds the rules, the vocabulary check and the explanations.
-            words = normalised_words(text, prep.lexicon_)
+            words, tokens = prep.words_and_terms(text)
             level, firings = self._apply_rules(model_level, words)
-            tokens = terms(words, prep.lexicon_, stem=prep.stem, drop_stopwords=prep.remove_stopwords)
             reasons = self._review_reasons(p_opd, ranked, choices[0].code, tokens, firings, thresholds, vocabulary)
             explanation = {}
             if explain:
                 urg_index = urg_classes.index(model_level)
                 surfaces = surface_forms(tokens)
                 explanation = {
-                    "opd": top_terms(x_opd[i], self._weights["opd"][ranked[0]], self._names["opd"], surfaces),
+                    "opd": top_terms(x_opd, i, self._weights["opd"][ranked[0]], self._names["opd"], surfaces),
                     "urgency": top_terms(
-                        x_urg[i], self._weights["urgency"][urg_index], self._names["urgency"], surfaces
+                        x_urg, i, self._weights["urgency"][urg_index], self._names["urgency"], surfaces
                     ),
                 }
             predictions.append(

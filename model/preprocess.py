@@ -10,7 +10,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from model.lexicon import Lexicon, load_lexicon
-from model.normalize import Token, clean, expand, root_words, surfaces, terms, tokenize
+from model.normalize import (
+    Token,
+    clean,
+    expand,
+    root_words,
+    should_stem,
+    stem_words,
+    surfaces,
+    terms,
+)
 from model.paths import LEXICON_DIR
 
 # Stemmed terms and surface words travel in one string so the transformer keeps a 1-D output;
@@ -42,6 +51,8 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
     remove_stopwords : drop the project's stopwords (never negations or urgency cues).
     surface : also emit the words as written (cleaned and masked, not stemmed) after `VIEW_SEPARATOR`,
         for vectorizers that read that view (see `terms_view` / `surface_view`).
+    n_jobs : processes for stemming a large batch's new words (-1: one per core). Small batches, such as
+        single requests to the service, never start processes.
     """
 
     def __init__(
@@ -50,57 +61,105 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         stem: bool = True,
         remove_stopwords: bool = True,
         surface: bool = False,
+        n_jobs: int = -1,
     ):
         self.lexicon_dir = lexicon_dir
         self.stem = stem
         self.remove_stopwords = remove_stopwords
         self.surface = surface
+        self.n_jobs = n_jobs
 
     def fit(self, X: Iterable[str], y=None) -> IndonesianPreprocessor:
         _as_texts(X)
         self.lexicon_: Lexicon = load_lexicon(self.lexicon_dir or LEXICON_DIR)
         return self
 
-    def tokens(self, text: str) -> list[Token]:
+    def words_and_terms(self, text: str) -> tuple[list[Token], list[Token]]:
+        """The text's normalised words (slang expanded, nothing dropped or stemmed: what the safety rules read)
+        and its feature terms, each with the word the citizen wrote (for explanations). Built from the per-word
+        results `transform` remembers, so a prediction does not normalise its text a second time."""
         check_is_fitted(self, "lexicon_")
-        return tokenize(text, self.lexicon_, stem=self.stem, drop_stopwords=self.remove_stopwords)
+        known = self._cache("_term_cache")
+        words: list[Token] = []
+        feature_terms: list[Token] = []
+        for surface in surfaces(clean(text)):
+            found = known.get(surface)
+            if found is None:
+                self._learn_words([surface])
+                found = known[surface]
+            words += [Token(surface, w) for w in found[1]]
+            feature_terms += [Token(surface, t) for t in found[2]]
+        return words, feature_terms
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
-        return np.array([self._transform_one(text) for text in _as_texts(X)], dtype=object)
+        texts = _as_texts(X)
+        # The same complaint comes back often (training folds, re-evaluation, resubmissions): the latest
+        # distinct texts are remembered with their result.
+        documents = self._cache("_doc_cache")
+        new = {text: clean(text) for text in texts if text not in documents}
+        words = {cleaned: surfaces(cleaned) for cleaned in new.values()}
+        if len(new) > 1:
+            self._learn_words({w for ws in words.values() for w in ws})
+        out = np.empty(len(texts), dtype=object)
+        for i, text in enumerate(texts):
+            done = documents.get(text)
+            if done is None:
+                if len(documents) >= MAX_CACHED_DOCUMENTS:
+                    documents.clear()
+                cleaned = new[text] if text in new else clean(text)
+                done = documents[text] = self._document(cleaned, words.get(cleaned) or surfaces(cleaned))
+            out[i] = done
+        return out
 
-    def _transform_one(self, text: str) -> str:
-        # The same complaint comes back often (training folds, re-evaluation, resubmissions): remember the
-        # latest distinct texts' results.
-        documents = self.__dict__.setdefault("_doc_cache", {})
-        done = documents.get(text)
-        if done is None:
-            if len(documents) > MAX_CACHED_DOCUMENTS:
-                documents.clear()
-            cleaned = clean(text)
-            terms = " ".join(term for surface in surfaces(cleaned) for term in self._terms_of(surface))
-            done = documents[text] = f"{terms} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms
-        return done
+    def _document(self, cleaned: str, written: list[str]) -> str:
+        known = self._cache("_term_cache")
+        parts = []
+        for surface in written:
+            found = known.get(surface)
+            if found is None:
+                self._learn_words([surface])
+                found = known[surface]
+            if found[0]:
+                parts.append(found[0])
+        terms_text = " ".join(parts)
+        return f"{terms_text} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms_text
 
-    def _terms_of(self, surface: str) -> tuple[str, ...]:
-        """The feature terms one written word becomes. Depends only on the word, so it is worked out once per
-        distinct word: repeated words then cost a dictionary lookup instead of normalising and stemming."""
-        cache = self.__dict__.setdefault("_term_cache", {})
-        found = cache.get(surface)
-        if found is None:
-            if len(cache) > MAX_CACHED_WORDS:
-                cache.clear()
-            words = expand(surface, self.lexicon_, root_words())
-            found = cache[surface] = tuple(
-                t.term for t in terms(words, self.lexicon_, stem=self.stem, drop_stopwords=self.remove_stopwords)
+    def _learn_words(self, written: Iterable[str]) -> None:
+        """Work out what each written word not seen before becomes: (its feature terms space-joined, its
+        normalised words, its feature terms). That depends only on the word, so repeated words then cost a
+        dictionary lookup instead of normalising and stemming. A large batch's new words are stemmed at once, over
+        all cores (`n_jobs`). Only strings are kept, which the garbage collector does not need to walk."""
+        known, lexicon = self._cache("_term_cache"), self.lexicon_
+        if len(known) >= MAX_CACHED_WORDS:
+            known.clear()
+        expanded = {s: expand(s, lexicon, root_words()) for s in written if s not in known}
+        if self.stem and len(expanded) > 1:
+            stem_words(
+                (
+                    w.term
+                    for ws in expanded.values()
+                    for w in ws
+                    if not (self.remove_stopwords and w.term in lexicon.stopwords) and should_stem(w.term, lexicon)
+                ),
+                self.n_jobs,
             )
-        return found
+        for surface, ws in expanded.items():
+            features = tuple(t.term for t in terms(ws, lexicon, stem=self.stem, drop_stopwords=self.remove_stopwords))
+            known[surface] = (" ".join(features), tuple(w.term for w in ws), features)
+
+    def _cache(self, name: str) -> dict:
+        return self.__dict__.setdefault(name, {})
 
     def __getstate__(self):
         state = super().__getstate__()
         for cache in ("_term_cache", "_doc_cache"):  # caches, not part of the model: keep saved models small
             state.pop(cache, None)
         return state
+
+    def __setstate__(self, state):
+        # Models saved before `n_jobs` existed load with its default.
+        super().__setstate__({"n_jobs": -1, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

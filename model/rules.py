@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -40,13 +41,27 @@ class UrgencyRules:
 
     def fire(self, words: list[str]) -> list[Firing]:
         """Rules that fire on a text given as normalised words (slang expanded, not stemmed)."""
-        return [f for rule in self.rules if (f := self._fire_one(rule, words))]
+        # Where each word occurs, so a phrase is only compared where its first word is.
+        positions: dict[str, list[int]] = {}
+        for i, word in enumerate(words):
+            positions.setdefault(word, []).append(i)
+        present = positions.keys()
+        return [
+            f
+            for rule, starts in zip(self.rules, self._first_words, strict=True)
+            if not starts.isdisjoint(present) and (f := self._fire_one(rule, words, positions))
+        ]
 
-    def _fire_one(self, rule: Rule, words: list[str]) -> Firing | None:
-        if any(_find(words, phrase) for phrase in rule.unless):
+    @cached_property
+    def _first_words(self) -> list[frozenset[str]]:
+        """Per rule, the words its phrases start with: a rule none of them occur in cannot fire."""
+        return [frozenset(phrase[0] for phrase in rule.phrases) for rule in self.rules]
+
+    def _fire_one(self, rule: Rule, words: list[str], positions: dict[str, list[int]]) -> Firing | None:
+        if any(_find(words, phrase, positions) for phrase in rule.unless):
             return None
         for phrase in rule.phrases:
-            for start in _find(words, phrase):
+            for start in _find(words, phrase, positions):
                 before = words[max(0, start - self.negation_window) : start]
                 if not self.negations.intersection(before):
                     return Firing(rule.id, rule.raise_to, " ".join(phrase))
@@ -58,9 +73,9 @@ class UrgencyRules:
         return min([level, *(f.raise_to for f in firings)], key=URGENCY_LEVELS.index)
 
 
-def _find(words: list[str], phrase: tuple[str, ...]) -> list[int]:
-    first, n = phrase[0], len(phrase)
-    return [i for i, word in enumerate(words) if word == first and tuple(words[i : i + n]) == phrase]
+def _find(words: list[str], phrase: tuple[str, ...], positions: dict[str, list[int]]) -> list[int]:
+    n = len(phrase)
+    return [i for i in positions.get(phrase[0], ()) if n == 1 or tuple(words[i : i + n]) == phrase]
 
 
 def load_rules(path: Path | str = RULES_PATH) -> UrgencyRules:

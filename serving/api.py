@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from model.taxonomy import default_taxonomy
 from serving import predictions
-from serving.deps import AdminKey, HolderDep, IntakeKey, MetricsDep, Model, RecorderDep, SettingsDep
+from serving.deps import AdminKey, BatcherDep, HolderDep, IntakeKey, MetricsDep, Model, RecorderDep, SettingsDep
 from serving.schemas import (
     BatchRequest,
     BatchResponse,
@@ -37,22 +37,23 @@ router = APIRouter()
 
 
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
-def predict(body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
-            metrics: MetricsDep, recorder: RecorderDep) -> PredictResponse:  # fmt: skip
+async def predict(body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
+                  metrics: MetricsDep, recorder: RecorderDep, batcher: BatcherDep) -> PredictResponse:  # fmt: skip
     """Suggest the OPD (with two alternatives) and the urgency of one complaint, and say whether a person
     should review it."""
     predictions.check_length(body, settings.max_text_chars)
-    return predictions.predict_one(body, loaded, request.state.request_id, metrics, recorder)
+    return await predictions.predict_one(body, loaded, request.state.request_id, metrics, recorder, batcher)
 
 
 @router.post("/v1/predict/batch", response_model=BatchResponse, responses=ERRORS, tags=["predict"])
-def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
-                  metrics: MetricsDep, recorder: RecorderDep) -> BatchResponse:  # fmt: skip
+async def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, loaded: Model,
+                        settings: SettingsDep, metrics: MetricsDep, recorder: RecorderDep,
+                        batcher: BatcherDep) -> BatchResponse:  # fmt: skip
     """Predict up to `max_batch_items` complaints at once. Each slot says `ok` with its result, or its errors."""
     if len(body.items) > settings.max_batch_items:
         predictions.reject_batch_size(len(body.items), settings.max_batch_items)
-    slots = predictions.predict_batch(
-        body.items, loaded, request.state.request_id, metrics, recorder, settings.max_text_chars
+    slots = await predictions.predict_batch(
+        body.items, loaded, request.state.request_id, metrics, recorder, batcher, settings.max_text_chars
     )
     succeeded = sum(s.ok for s in slots)
     return BatchResponse(

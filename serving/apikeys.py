@@ -58,13 +58,17 @@ def _prefix_of(key: str) -> str | None:
 
 
 class ApiKeys:
-    """`cache_seconds`: keys verified that recently keep working while the database is unreachable, so that
-    predictions go on during an outage; while it is reachable every request is checked (revocation is at once).
+    """`recheck_seconds`: a key verified that recently is trusted without asking the database again, so a busy
+    intake system costs one lookup every few seconds rather than one per request; a revocation takes effect
+    within that time (0: every request is checked).
+    `cache_seconds`: keys verified that recently keep working while the database is unreachable, so that
+    predictions go on during an outage.
     """
 
-    def __init__(self, db: Database, cache_seconds: float = 0.0):
+    def __init__(self, db: Database, cache_seconds: float = 0.0, recheck_seconds: float = 0.0):
         self.db = db
         self.cache_seconds = cache_seconds
+        self.recheck_seconds = recheck_seconds
         self._verified: dict[str, tuple[KeyInfo, float]] = {}  # key hash -> (record, when verified)
 
     def create(self, name: str, role: str) -> tuple[str, KeyInfo]:
@@ -99,8 +103,16 @@ class ApiKeys:
                 row.revoked_at = utcnow()
             return _info(row)
 
+    def recently_verified(self, key: str) -> KeyInfo | None:
+        """The key's record if it was verified within `recheck_seconds` (no database needed), else None."""
+        info, when = self._verified.get(_hash(key), (None, 0.0))
+        return info if info is not None and time.monotonic() - when < self.recheck_seconds else None
+
     def verify(self, key: str) -> KeyInfo | None:
         """The key's record if it is valid and not revoked, else None."""
+        found = self.recently_verified(key)
+        if found is not None:
+            return found
         prefix = _prefix_of(key)
         digest = _hash(key)
         row = None
@@ -115,7 +127,7 @@ class ApiKeys:
             self._verified.pop(digest, None)
             return None
         info = _info(row)
-        if self.cache_seconds:
+        if self.cache_seconds or self.recheck_seconds:
             self._verified[digest] = (info, time.monotonic())
         return info
 

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from serving import errors, pages
 from serving.api import router
 from serving.apikeys import ApiKeys
+from serving.batcher import MicroBatcher
 from serving.db import Database
 from serving.loader import ModelHolder
 from serving.logs import configure_logging
@@ -74,11 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db.migrate()  # before anything reads the database, including the session key below
     holder = ModelHolder(settings, metrics)
     recorder = Recorder(db, metrics)
+    batcher = MicroBatcher()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(bootstrap_keys, app.state.api_keys)
         recorder.start()
+        batcher.start()
         # The model loads in the background: /healthz answers at once, /readyz says 503 until it is in.
         watcher = asyncio.create_task(holder.watch())
         log.info("service started", extra={"model_source": holder.source})
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             # Requests have finished by now (uvicorn drains them first): write every record they left.
+            await batcher.stop()
             await asyncio.to_thread(recorder.stop)
             db.dispose()
 
@@ -97,9 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.holder = holder
     app.state.db = db
-    app.state.api_keys = ApiKeys(db, cache_seconds=settings.key_cache_seconds)
+    app.state.api_keys = ApiKeys(
+        db, cache_seconds=settings.key_cache_seconds, recheck_seconds=settings.key_recheck_seconds
+    )
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.recorder = recorder
+    app.state.batcher = batcher
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret or db.shared_secret("session"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from serving.apikeys import ApiKeys, DatabaseUnavailable, KeyInfo
+from serving.batcher import MicroBatcher
 from serving.loader import LoadedModel, ModelHolder
 from serving.metrics import Metrics
 from serving.ratelimit import RateLimiter
@@ -19,23 +21,28 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> ModelHolder:
+async def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_recorder(request: Request) -> Recorder:
+async def get_recorder(request: Request) -> Recorder:
     return request.app.state.recorder
 
 
-def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedModel:
+async def get_batcher(request: Request) -> MicroBatcher:
+    return request.app.state.batcher
+
+
+# The cheap dependencies are `async def` so that FastAPI calls them directly instead of through its thread pool.
+async def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedModel:
     """The model to answer with; taken once per request so a swap mid-request cannot mix versions."""
     loaded = holder.current
     if loaded is None:
@@ -44,14 +51,17 @@ def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedM
     return loaded
 
 
-def _authenticate(request: Request, key: str | None) -> KeyInfo:
+async def _authenticate(request: Request, key: str | None) -> KeyInfo:
     if not key:
         raise HTTPException(401, "missing API key: send it in the X-API-Key header", {"WWW-Authenticate": "APIKey"})
     keys: ApiKeys = request.app.state.api_keys
-    try:
-        info = keys.verify(key)
-    except DatabaseUnavailable as exc:
-        raise HTTPException(503, str(exc), {"Retry-After": "5"}) from None
+    # A key checked a moment ago needs no database; otherwise the lookup runs off the event loop.
+    info = keys.recently_verified(key)
+    if info is None:
+        try:
+            info = await asyncio.to_thread(keys.verify, key)
+        except DatabaseUnavailable as exc:
+            raise HTTPException(503, str(exc), {"Retry-After": "5"}) from None
     if info is None:
         raise HTTPException(401, "invalid or revoked API key", {"WWW-Authenticate": "APIKey"})
     limiter: RateLimiter = request.app.state.rate_limiter
@@ -63,13 +73,13 @@ def _authenticate(request: Request, key: str | None) -> KeyInfo:
     return info
 
 
-def intake_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
+async def intake_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
     """Any active key: intake systems and admins may predict and read model information."""
-    return _authenticate(request, key)
+    return await _authenticate(request, key)
 
 
-def admin_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
-    info = _authenticate(request, key)
+async def admin_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> KeyInfo:
+    info = await _authenticate(request, key)
     if info.role != "admin":
         raise HTTPException(403, f"this needs an admin key; key {info.name!r} has role {info.role!r}")
     return info
@@ -82,3 +92,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 HolderDep = Annotated[ModelHolder, Depends(get_holder)]
 RecorderDep = Annotated[Recorder, Depends(get_recorder)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]

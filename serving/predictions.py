@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from model.normalize import mask_identifiers
 from model.predictor import Prediction
+from serving.batcher import MicroBatcher
 from serving.db import utcnow
 from serving.errors import field_errors
 from serving.loader import LoadedModel
@@ -74,18 +75,29 @@ def respond(
     )
 
 
-def predict_one(
-    request: PredictRequest, loaded: LoadedModel, request_id: str, metrics: Metrics, recorder: Recorder
+async def predict_one(
+    request: PredictRequest,
+    loaded: LoadedModel,
+    request_id: str,
+    metrics: Metrics,
+    recorder: Recorder,
+    batcher: MicroBatcher,
 ) -> PredictResponse:
     received_at = utcnow()
-    (prediction,) = _predict(loaded, [request.text])
+    (prediction,) = await batcher.predict(loaded, [request.text])
     response = respond(prediction, request, loaded, request_id, metrics)
     recorder.submit([record_of(response, request, received_at, request_id)])
     return response
 
 
-def predict_batch(
-    items: list, loaded: LoadedModel, request_id: str, metrics: Metrics, recorder: Recorder, max_text_chars: int
+async def predict_batch(
+    items: list,
+    loaded: LoadedModel,
+    request_id: str,
+    metrics: Metrics,
+    recorder: Recorder,
+    batcher: MicroBatcher,
+    max_text_chars: int,
 ) -> list[BatchSlot]:
     """Validate each item on its own; predict all valid ones in one vectorised call."""
     received_at = utcnow()
@@ -102,7 +114,7 @@ def predict_batch(
             slots[i] = BatchSlot(index=i, ok=False, errors=field_errors([error], ("items", i)))
             continue
         valid.append((i, request))
-    predictions = _predict(loaded, [r.text for _, r in valid]) if valid else []
+    predictions = await batcher.predict(loaded, [r.text for _, r in valid]) if valid else []
     records = []
     for (i, request), prediction in zip(valid, predictions, strict=True):
         response = respond(prediction, request, loaded, request_id, metrics)
@@ -110,10 +122,6 @@ def predict_batch(
         records.append(record_of(response, request, received_at, f"{request_id}/{i}"))
     recorder.submit(records)
     return [s for s in slots if s is not None]
-
-
-def _predict(loaded: LoadedModel, texts: list[str]) -> list[Prediction]:
-    return loaded.model.predict(texts, thresholds=loaded.thresholds)
 
 
 def reject_batch_size(count: int, limit: int) -> None:

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from model.taxonomy import URGENCY_LEVELS
@@ -112,12 +112,16 @@ class Recorder:
                 self.metrics.records_pending.set(len(self._pending))
 
     def _write(self, batch: list[dict]) -> None:
+        # One multi-row INSERT rather than the ORM's per-object bookkeeping: this thread shares the interpreter
+        # with the requests, and a batch of ORM objects held it for tens of milliseconds at a time.
         try:
             with self.db.session.begin() as session:
-                session.add_all(Complaint(**r) for r in batch)
+                session.execute(insert(Complaint), batch)
         except IntegrityError:
             # A retry after a commit whose answer was lost: write only the records not in yet.
             with self.db.session.begin() as session:
                 ids = [r["record_id"] for r in batch]
                 present = set(session.scalars(select(Complaint.record_id).where(Complaint.record_id.in_(ids))))
-                session.add_all(Complaint(**r) for r in batch if r["record_id"] not in present)
+                missing = [r for r in batch if r["record_id"] not in present]
+                if missing:
+                    session.execute(insert(Complaint), missing)

@@ -28,6 +28,7 @@ def serving_settings(store: Settings, root: Path, *, copy_store: bool = False, *
         artifact_root=store.artifact_root,
         database_url=f"sqlite:///{root / 'service.db'}",
         reload_interval=0,
+        key_recheck_seconds=0.5,  # short, so that revocation tests need not wait long
     )
     values.update(overrides)
     return Settings(**values)

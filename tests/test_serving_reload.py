@@ -111,6 +111,7 @@ def test_promoted_version_is_picked_up_without_a_failed_request_and_a_broken_one
 
         registry.set_registered_model_alias(name, alias, "1")
         back = client.post("/v1/admin/reload", headers=admin).json()
-        assert back["outcome"] == "loaded" and back["model"]["version"] == "1"
+        # The watcher (every 0.2 s) may have loaded it already; either way version 1 now serves.
+        assert back["outcome"] in ("loaded", "unchanged") and back["model"]["version"] == "1"
         status = client.get("/v1/model", headers=admin).json()["status"]
         assert status["last_error"] is None and status["watching"] is True

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         ge=0,
         description="While the database is unreachable, keys verified within this many seconds still work.",
     )
+    key_recheck_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A verified API key is trusted this long before the database is asked again, so a revocation "
+        "takes effect within this time (0: check every request).",
+    )
     secure_cookies: bool = Field(default=False, description="Send session cookies over HTTPS only (set behind TLS).")
 
     @property

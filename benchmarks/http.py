@@ -1,0 +1,147 @@
+"""HTTP serving: `triase serve` against `mlflow models serve` on the same registered model, one worker each.
+
+Both get the same real complaint texts as bodies, from the same load generators, one server at a time:
+- throughput: `wrk` (C, from Debian; `make bench-tools`) with 50 connections, closed loop;
+- latency at a fixed rate: the open-loop generator in `benchmarks/loadgen.py`, latency counted from the
+  scheduled send time, so a server that falls behind shows it.
+
+The request bodies are written to a temporary directory at run time, never into the repository.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks.loadgen import open_loop
+from benchmarks.soak import free_port, start_service
+from training.settings import get_settings
+
+BIN = Path(sys.executable).parent
+WRK_SCRIPT = """
+local bodies = {}
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+%s
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, "%s", nil, bodies[i])
+end
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base: str
+    path: str
+    headers: dict[str, str]
+    body: callable  # text -> JSON body
+
+
+def wrk_rps(target: Target, texts: list[str], work: Path, *, connections: int, seconds: float) -> float:
+    """Requests/s answered with 2xx by `target` under `wrk`, or raise if some were not."""
+    bodies = work / f"{target.name}.jsonl"
+    bodies.write_text("\n".join(json.dumps(target.body(t)) for t in texts) + "\n")
+    headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in target.headers.items())
+    script = work / f"{target.name}.lua"
+    script.write_text(WRK_SCRIPT % (bodies, headers, target.path))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script), target.base],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{target.name} answered errors under wrk:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def fixed_rate(target: Target, texts: list[str], *, rate: float, seconds: float) -> dict[str, float]:
+    def request(i: int):
+        return "POST", target.path, target.body(texts[i % len(texts)])
+
+    result = asyncio.run(open_loop(target.base, request, rate=rate, seconds=seconds, headers=target.headers))
+    return result.summary()
+
+
+def start_mlflow(model_uri: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    settings = get_settings()
+    env = {
+        **env,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLFLOW_REGISTRY_URI": settings.tracking_uri,
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",  # mlflow starts `uvicorn` by name: use this environment's
+    }
+    proc = subprocess.Popen(
+        [BIN / "mlflow", "models", "serve", "-m", model_uri, "-p", str(port), "-w", "1", "--env-manager", "local"],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/ping", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"mlflow models serve did not start; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def compare(model_uri: str, texts: list[str], *, seconds: float, rate: float, connections: int = 50) -> dict:
+    """Throughput under wrk and latency at `rate` for both servers, one after the other."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: run `make bench-tools`")
+    work = Path(tempfile.mkdtemp(prefix="triase-http-"))
+    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    figures: dict[str, dict] = {}
+    proc, base, key = start_service(env, work / "triase.log")
+    try:
+        triase = Target("triase", base, "/v1/predict", {"X-API-Key": key}, lambda t: {"text": t})
+        fixed_rate(triase, texts, rate=rate, seconds=min(5.0, seconds))  # warm-up
+        figures["triase"] = {
+            "rps": wrk_rps(triase, texts, work, connections=connections, seconds=seconds),
+            "rate": rate,
+            **fixed_rate(triase, texts, rate=rate, seconds=seconds),
+        }
+    finally:
+        stop(proc)
+    proc, base = start_mlflow(model_uri, env, work / "mlflow.log")
+    try:
+        mlflow = Target("mlflow", base, "/invocations", {}, lambda t: {"dataframe_records": [{"text": t}]})
+        fixed_rate(mlflow, texts, rate=rate / 4, seconds=min(5.0, seconds))  # warm-up
+        rps = wrk_rps(mlflow, texts, work, connections=connections, seconds=seconds)
+        # Past what it can sustain an open-loop queue only grows: measure it at a rate it can keep up with.
+        sustainable = min(rate, 0.8 * rps)
+        figures["mlflow"] = {
+            "rps": rps,
+            "rate": sustainable,
+            **fixed_rate(mlflow, texts, rate=sustainable, seconds=seconds),
+        }
+    finally:
+        stop(proc)
+    return figures

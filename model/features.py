@@ -1,0 +1,102 @@
+"""TF-IDF features of several fitted feature unions at once, for prediction.
+
+Both heads read the same preprocessed text with identically configured vectorisers (word, character and
+surface n-grams); only their vocabularies differ. Splitting a text into n-grams is most of a vectoriser's
+cost, so each distinct analyser runs once per text and every head maps the result through its own vocabulary.
+The arithmetic is scikit-learn's `TfidfVectorizer.transform` (counts, optional 1 + log, idf, l2 norm), checked
+against it in the tests; vectorisers configured otherwise are simply asked to `transform`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+
+def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -> list[sp.csr_matrix]:
+    """`[union.transform(documents) for union in unions]`, with each distinct analysis done once."""
+    analysed: dict[tuple, list[list[str]]] = {}
+    out = []
+    for union in unions:
+        weights = union.transformer_weights or {}
+        blocks = []
+        for name, vectorizer in union.transformer_list:
+            if vectorizer in ("drop", "passthrough"):
+                continue
+            if _fast(vectorizer):
+                key = _analysis_key(vectorizer)
+                if key not in analysed:
+                    analyse = vectorizer.build_analyzer()
+                    analysed[key] = [analyse(d) for d in documents]
+                block = _tfidf(vectorizer, analysed[key])
+            else:
+                block = vectorizer.transform(documents)
+            blocks.append(block * weights[name] if name in weights else block)
+        out.append(sp.hstack(blocks, format="csr"))
+    return out
+
+
+def same_features(a: FeatureUnion, b: FeatureUnion) -> bool:
+    """Whether two fitted unions map every text to the same features (same settings, vocabularies and idf)."""
+    if a.transformer_weights != b.transformer_weights or len(a.transformer_list) != len(b.transformer_list):
+        return False
+    for (name_a, va), (name_b, vb) in zip(a.transformer_list, b.transformer_list, strict=True):
+        if name_a != name_b or not (_fast(va) and _fast(vb)) or va.get_params() != vb.get_params():
+            return False
+        if va.vocabulary_ != vb.vocabulary_ or not np.array_equal(va.idf_, vb.idf_):
+            return False
+    return True
+
+
+def _fast(vectorizer) -> bool:
+    return (
+        type(vectorizer) is TfidfVectorizer
+        and not vectorizer.binary
+        and vectorizer.use_idf
+        and vectorizer.norm in ("l2", None)
+        and vectorizer.dtype == np.float64
+        and isinstance(vectorizer.analyzer, str)
+    )
+
+
+def _analysis_key(v: TfidfVectorizer) -> tuple:
+    """Everything that decides which n-grams a vectoriser sees in a document."""
+    stop = v.stop_words if v.stop_words is None or isinstance(v.stop_words, str) else tuple(sorted(v.stop_words))
+    return (
+        v.analyzer, v.preprocessor, v.tokenizer, v.token_pattern, tuple(v.ngram_range), v.lowercase,
+        v.strip_accents, stop, v.input, v.encoding, v.decode_error,
+    )  # fmt: skip
+
+
+def _tfidf(v: TfidfVectorizer, analysed: list[list[str]]) -> sp.csr_matrix:
+    vocabulary = v.vocabulary_
+    indices: list[int] = []
+    counts: list[int] = []
+    indptr = [0]
+    column = vocabulary.get
+    for ngrams in analysed:
+        found = [(j, count) for ngram, count in Counter(ngrams).items() if (j := column(ngram)) is not None]
+        if found:
+            js, ns = zip(*found, strict=True)
+            indices += js
+            counts += ns
+        indptr.append(len(indices))
+    x = sp.csr_matrix(
+        (np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int32)),
+        shape=(len(analysed), len(vocabulary)),
+    )
+    x.sort_indices()
+    if v.sublinear_tf:
+        np.log(x.data, x.data)
+        x.data += 1.0
+    x.data *= v.idf_[x.indices]
+    if v.norm == "l2":
+        rows = np.repeat(np.arange(len(analysed)), np.diff(x.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=len(analysed)))
+        x.data /= np.where(norms == 0, 1.0, norms)[rows]
+    return x

@@ -1,0 +1,137 @@
+"""The speed-ups give exactly what the plain library calls give: shared TF-IDF analysis, parallel stemming,
+batched preprocessing, and the service's shared model calls."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from model import normalize
+from model.features import same_features, transform_unions
+from model.pipeline import build_head
+from model.preprocess import IndonesianPreprocessor
+from serving.batcher import MicroBatcher
+
+
+@pytest.fixture(scope="module")
+def heads(corpus):
+    rows = corpus.groupby("opd").head(12)
+    rows = rows[rows.groupby("urgency")["urgency"].transform("size") >= 4]
+    texts = rows["text"].tolist()
+    opd = build_head(C=0.5, calibration_cv=2, surface_words=True).fit(texts, rows["opd"].tolist())
+    urgency = build_head(C=0.5, calibration_cv=2, surface_words=True).fit(texts, rows["urgency"].tolist())
+    more = corpus.tail(60)  # a different vocabulary
+    other = build_head(C=0.5, calibration_cv=2, surface_words=True).fit(
+        texts + more["text"].tolist(), rows["opd"].tolist() + more["opd"].tolist()
+    )
+    return opd, urgency, other
+
+
+def test_shared_analysis_gives_scikit_learns_features(heads, corpus):
+    opd, urgency, other = heads
+    texts = [*corpus["text"].tolist()[-40:], "", "!!!", "zzz qqq"]  # unseen words and empty documents too
+    docs = opd.named_steps["prep"].transform(texts)
+    unions = [h.named_steps["features"] for h in (opd, urgency, other)]
+    for fast, union in zip(transform_unions(unions, docs), unions, strict=True):
+        reference = union.transform(docs)
+        assert fast.shape == reference.shape and fast.nnz == reference.nnz
+        assert abs(fast - reference).max() < 1e-12
+    one = transform_unions(unions[:1], docs[:1])[0]
+    assert abs(one - unions[0].transform(docs[:1])).max() < 1e-12
+
+
+def test_heads_share_features_only_when_fitted_alike(heads):
+    opd, urgency, other = heads
+    assert same_features(opd.named_steps["features"], urgency.named_steps["features"])
+    assert not same_features(opd.named_steps["features"], other.named_steps["features"])
+
+
+def test_parallel_stemming_equals_sastrawi(corpus, monkeypatch):
+    words = sorted({w for t in corpus["text"].str.lower() for w in normalize._TOKEN.findall(t) if len(w) > 3})[:600]
+    monkeypatch.setattr(normalize, "_stems", {})
+    monkeypatch.setattr(normalize, "PARALLEL_MIN_WORDS", 100)
+    normalize.stem_words(words, n_jobs=2)
+    stemmer = normalize._sastrawi()[0]
+    assert {w: normalize._stems[w] for w in words} == {w: stemmer.stem(w) or w for w in words}
+
+
+def test_batch_preprocessing_equals_one_text_at_a_time(corpus, monkeypatch):
+    texts = corpus["text"].tolist()[:300]
+    monkeypatch.setattr(normalize, "_stems", {})
+    monkeypatch.setattr(normalize, "PARALLEL_MIN_WORDS", 100)
+    batch = IndonesianPreprocessor(surface=True).fit([]).transform(texts)
+    monkeypatch.setattr(normalize, "_stems", {})
+    single = IndonesianPreprocessor(surface=True).fit([])
+    assert list(batch) == [single.transform([t])[0] for t in texts]
+
+
+def test_models_saved_before_n_jobs_existed_still_load():
+    prep = IndonesianPreprocessor().fit([])
+    state = prep.__getstate__()
+    del state["n_jobs"]
+    old = IndonesianPreprocessor.__new__(IndonesianPreprocessor)
+    old.__setstate__(state)
+    assert old.get_params()["n_jobs"] == -1 and list(old.transform(["jalan rusak"])) == ["jalan rusak"]
+    assert pickle.loads(pickle.dumps(old)).n_jobs == -1
+
+
+class FakeModel:
+    """Echoes its texts with its name, counts its calls, and fails on a text saying 'boom'."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.calls: list[list[str]] = []
+
+    def predict(self, texts, thresholds=None):
+        self.calls.append(list(texts))
+        if "boom" in texts:
+            raise RuntimeError("model failed")
+        return [f"{self.name}:{t}" for t in texts]
+
+
+def loaded(name: str):
+    return SimpleNamespace(model=FakeModel(name), thresholds={})
+
+
+def test_concurrent_requests_share_calls_and_get_their_own_answers():
+    async def scenario():
+        batcher = MicroBatcher()
+        batcher.start()
+        first, second = loaded("v1"), loaded("v2")
+        requests = [(first, [f"a{i}"]) for i in range(5)] + [(second, ["b0", "b1"]), (first, ["a5", "a6"])]
+        answers = await asyncio.gather(*(batcher.predict(m, texts) for m, texts in requests))
+        await batcher.stop()
+        return first, second, requests, answers
+
+    first, second, requests, answers = asyncio.run(scenario())
+    for (model, texts), answer in zip(requests, answers, strict=True):
+        assert answer == [f"{model.model.name}:{t}" for t in texts]  # own texts, own model version, in order
+    # All waiting requests went out together: one call per model version, not one per request.
+    assert len(first.model.calls) == 1 and len(second.model.calls) == 1
+
+
+def test_a_failed_call_fails_its_requests_and_the_next_ones_are_served():
+    async def scenario():
+        batcher = MicroBatcher()
+        batcher.start()
+        model = loaded("v1")
+        failed = await asyncio.gather(batcher.predict(model, ["boom"]), return_exceptions=True)
+        after = await batcher.predict(model, ["fine"])
+        await batcher.stop()
+        return failed, after
+
+    failed, after = asyncio.run(scenario())
+    assert isinstance(failed[0], RuntimeError) and after == ["v1:fine"]
+
+
+def test_predictions_are_unchanged_by_the_fast_paths(heads, corpus):
+    """The served model's features (shared analysis) equal the plain pipeline's, so its probabilities do."""
+    opd, _, _ = heads
+    texts = corpus["text"].tolist()[-30:]
+    x_fast = transform_unions([opd.named_steps["features"]], opd.named_steps["prep"].transform(texts))[0]
+    fast = opd.named_steps["clf"].predict_proba(x_fast)
+    assert np.abs(fast - opd.predict_proba(texts)).max() < 1e-12
