@@ -101,7 +101,7 @@ def footprint() -> dict[str, float]:
     """Artifact size, and a fresh `triase serve` from start to ready, and its memory after warm-up."""
     import httpx
 
-    from benchmarks.soak import rss_mib, start_service
+    from benchmarks.soak import create_key, rss_mib, start_service
 
     settings = get_settings()
     client = tracking.registry_client(settings)
@@ -110,8 +110,9 @@ def footprint() -> dict[str, float]:
     artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())
     work = Path(tempfile.mkdtemp(prefix="triase-bench-"))
     env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    key = create_key(env)  # a separate command: not part of the service's start
     t0 = time.perf_counter()
-    proc, base, key = start_service(env, work / "serve.log")
+    proc, base, key = start_service(env, work / "serve.log", key=key)
     ready = time.perf_counter() - t0
     try:
         texts = pd.read_csv(CORPUS_PATH)["text"].tolist()[:200]

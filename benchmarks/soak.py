@@ -53,12 +53,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(env: dict, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str, str]:
-    """A fresh `triase serve` on the project's MLflow store, with its own database and key."""
-    key = subprocess.run(
+def create_key(env: dict) -> str:
+    return subprocess.run(
         [BIN / "triase", "apikey", "create", "soak", "--role", "admin"], env=env, capture_output=True, text=True,
         check=True,
     ).stdout.strip()  # fmt: skip
+
+
+def start_service(env: dict, log: Path, workers: int = 1, key: str | None = None) -> tuple[subprocess.Popen, str, str]:
+    """A fresh `triase serve` on the project's MLflow store, with its own database and key (made if not given)."""
+    key = key or create_key(env)
     port = free_port()
     proc = subprocess.Popen(
         [BIN / "triase", "serve", "--port", str(port), "--workers", str(workers)],
@@ -74,7 +78,7 @@ def start_service(env: dict, log: Path, workers: int = 1) -> tuple[subprocess.Po
                 return proc, base, key
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"service not ready; see {log}")
 

@@ -1,8 +1,9 @@
 """TF-IDF features of several fitted feature unions at once, for prediction.
 
 Both heads read the same preprocessed text with identically configured vectorisers (word, character and
-surface n-grams); only their vocabularies differ. Splitting a text into n-grams is most of a vectoriser's
-cost, so each distinct analyser runs once per text and every head maps the result through its own vocabulary.
+surface n-grams), and often with the same vocabularies. Splitting a text into n-grams is most of a vectoriser's
+cost, so each distinct analyser runs once per text and every head maps the result through its vocabulary;
+vectorisers that share their fitted vocabulary (`share_vocabularies`) share the resulting block too.
 The arithmetic is scikit-learn's `TfidfVectorizer.transform` (counts, optional 1 + log, idf, l2 norm), checked
 against it in the tests; vectorisers configured otherwise are simply asked to `transform`.
 """
@@ -19,8 +20,9 @@ from sklearn.pipeline import FeatureUnion
 
 
 def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -> list[sp.csr_matrix]:
-    """`[union.transform(documents) for union in unions]`, with each distinct analysis done once."""
+    """`[union.transform(documents) for union in unions]`, with each distinct analysis and block done once."""
     analysed: dict[tuple, list[list[str]]] = {}
+    computed: dict[tuple, sp.csr_matrix] = {}
     out = []
     for union in unions:
         weights = union.transformer_weights or {}
@@ -33,7 +35,17 @@ def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -
                 if key not in analysed:
                     analyse = vectorizer.build_analyzer()
                     analysed[key] = [analyse(d) for d in documents]
-                block = _tfidf(vectorizer, analysed[key])
+                # The same vocabulary and idf objects (see `share_vocabularies`) give the same block.
+                fitted = (
+                    *key,
+                    vectorizer.sublinear_tf,
+                    vectorizer.norm,
+                    id(vectorizer.vocabulary_),
+                    id(vectorizer.idf_),
+                )
+                if fitted not in computed:
+                    computed[fitted] = _tfidf(vectorizer, analysed[key])
+                block = computed[fitted]
             else:
                 block = vectorizer.transform(documents)
             blocks.append(block * weights[name] if name in weights else block)
@@ -41,16 +53,38 @@ def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -
     return out
 
 
+def share_vocabularies(unions: Sequence[FeatureUnion]) -> None:
+    """Let vectorisers with the same settings, vocabulary and idf hold one copy of them (fitted on the same
+    texts, the heads' vectorisers usually are): less memory, a smaller saved model, one block per text."""
+    seen: list[TfidfVectorizer] = []
+    for union in unions:
+        for _, vectorizer in union.transformer_list:
+            if not _fast(vectorizer):
+                continue
+            twin = next((v for v in seen if _same_fitted(v, vectorizer)), None)
+            if twin is None:
+                seen.append(vectorizer)
+            else:
+                vectorizer.vocabulary_ = twin.vocabulary_
+                vectorizer.idf_ = twin.idf_
+
+
+def _same_fitted(a: TfidfVectorizer, b: TfidfVectorizer) -> bool:
+    return (
+        a.get_params() == b.get_params()
+        and (a.vocabulary_ is b.vocabulary_ or a.vocabulary_ == b.vocabulary_)
+        and np.array_equal(a.idf_, b.idf_)
+    )
+
+
 def same_features(a: FeatureUnion, b: FeatureUnion) -> bool:
     """Whether two fitted unions map every text to the same features (same settings, vocabularies and idf)."""
     if a.transformer_weights != b.transformer_weights or len(a.transformer_list) != len(b.transformer_list):
         return False
-    for (name_a, va), (name_b, vb) in zip(a.transformer_list, b.transformer_list, strict=True):
-        if name_a != name_b or not (_fast(va) and _fast(vb)) or va.get_params() != vb.get_params():
-            return False
-        if va.vocabulary_ != vb.vocabulary_ or not np.array_equal(va.idf_, vb.idf_):
-            return False
-    return True
+    return all(
+        name_a == name_b and _fast(va) and _fast(vb) and _same_fitted(va, vb)
+        for (name_a, va), (name_b, vb) in zip(a.transformer_list, b.transformer_list, strict=True)
+    )
 
 
 def _fast(vectorizer) -> bool:

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
-from model.features import same_features, transform_unions
+from model.features import same_features, share_vocabularies, transform_unions
 from model.normalize import Token
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
@@ -109,16 +109,22 @@ class TriageModel:
         return self.validation.thresholds(target_precision)
 
     def _share(self) -> None:
-        """Note what the heads have in common. Heads fitted on the same texts with the same settings have equal
-        vocabularies: they then hold one copy (a saved model stores it once) and compute features once."""
+        """Note what the heads have in common. Vectorisers fitted on the same texts with the same settings have
+        equal vocabularies: they then hold one copy (a saved model stores it once) and compute their block once."""
         opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
         opd_union, urg_union = self.opd.named_steps["features"], self.urgency.named_steps["features"]
         same_prep = opd_prep.get_params() == urg_prep.get_params()
-        same = same_prep and same_features(opd_union, urg_union)
-        if same:
-            for (_, a), (_, b) in zip(opd_union.transformer_list, urg_union.transformer_list, strict=True):
-                b.vocabulary_ = a.vocabulary_
-        self._sharing = (same_prep, same)
+        if same_prep:
+            share_vocabularies([opd_union, urg_union])
+        self._sharing = (same_prep, same_prep and same_features(opd_union, urg_union))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_sharing", None)  # worked out again on first use, so older saved models get it too
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({k: v for k, v in state.items() if k != "_sharing"})
 
     def _features(self, texts: Sequence[str]):
         # Both heads usually share preprocessing settings: run it once and feed both.
