@@ -55,6 +55,7 @@ def sample(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
         rows = frame.sample(n, replace=True, random_state=seed).copy()
         rows["text"] = [perturb(t, rng) for t in rows["text"]]
         rows["id"] = [f"resampled-{i}" for i in range(n)]
+    rows = rows.drop_duplicates("text")  # an edit can recreate another complaint's text
     counts = rows["opd"].value_counts()
     return rows[rows["opd"].isin(counts[counts >= min_class_count].index)]
 
@@ -74,7 +75,9 @@ def train_once(data: Path, work: Path) -> tuple[float, float]:
         "--no-register",
         "--drop-duplicates",
     ]
-    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"training on {data} failed:\n{out.stderr}")
     seconds, peak = out.stdout.split()
     return float(seconds), float(peak)
 

@@ -32,9 +32,6 @@ def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -
                 continue
             if _fast(vectorizer):
                 key = _analysis_key(vectorizer)
-                if key not in analysed:
-                    analyse = vectorizer.build_analyzer()
-                    analysed[key] = [analyse(d) for d in documents]
                 # The same vocabulary and idf objects (see `share_vocabularies`) give the same block.
                 fitted = (
                     *key,
@@ -44,7 +41,15 @@ def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -
                     id(vectorizer.idf_),
                 )
                 if fitted not in computed:
-                    computed[fitted] = _tfidf(vectorizer, analysed[key])
+                    if vectorizer.analyzer == "char_wb":
+                        columns = _char_wb_columns(vectorizer, documents)
+                    else:
+                        if key not in analysed:
+                            analyse = vectorizer.build_analyzer()
+                            analysed[key] = [analyse(d) for d in documents]
+                        get = vectorizer.vocabulary_.get
+                        columns = [[j for g in ngrams if (j := get(g)) is not None] for ngrams in analysed[key]]
+                    computed[fitted] = _tfidf(vectorizer, columns)
                 block = computed[fitted]
             else:
                 block = vectorizer.transform(documents)
@@ -107,22 +112,42 @@ def _analysis_key(v: TfidfVectorizer) -> tuple:
     )  # fmt: skip
 
 
-def _tfidf(v: TfidfVectorizer, analysed: list[list[str]]) -> sp.csr_matrix:
-    vocabulary = v.vocabulary_
+def _char_wb_columns(v: TfidfVectorizer, documents: Sequence[str]) -> list[list[int]]:
+    """Vocabulary columns of each document's character n-grams. `char_wb` n-grams never cross a space, so a
+    document's n-grams are its words' n-grams one after the other: each distinct word is analysed once."""
+    preprocess = v.build_preprocessor()
+    per_word = TfidfVectorizer(analyzer="char_wb", ngram_range=v.ngram_range, preprocessor=_unchanged).build_analyzer()
+    get = v.vocabulary_.get
+    known: dict[str, list[int]] = {}
+    out = []
+    for document in documents:
+        columns: list[int] = []
+        for word in preprocess(v.decode(document)).split():
+            found = known.get(word)
+            if found is None:
+                found = known[word] = [j for g in per_word(word) if (j := get(g)) is not None]
+            columns += found
+        out.append(columns)
+    return out
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _tfidf(v: TfidfVectorizer, columns: list[list[int]]) -> sp.csr_matrix:
+    """scikit-learn's TF-IDF from each document's vocabulary columns (one per n-gram occurrence)."""
     indices: list[int] = []
     counts: list[int] = []
     indptr = [0]
-    column = vocabulary.get
-    for ngrams in analysed:
-        found = [(j, count) for ngram, count in Counter(ngrams).items() if (j := column(ngram)) is not None]
-        if found:
-            js, ns = zip(*found, strict=True)
-            indices += js
-            counts += ns
+    for row in columns:
+        counted = Counter(row)
+        indices += counted.keys()
+        counts += counted.values()
         indptr.append(len(indices))
     x = sp.csr_matrix(
         (np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int32)),
-        shape=(len(analysed), len(vocabulary)),
+        shape=(len(columns), len(v.vocabulary_)),
     )
     x.sort_indices()
     if v.sublinear_tf:
@@ -130,7 +155,7 @@ def _tfidf(v: TfidfVectorizer, analysed: list[list[str]]) -> sp.csr_matrix:
         x.data += 1.0
     x.data *= v.idf_[x.indices]
     if v.norm == "l2":
-        rows = np.repeat(np.arange(len(analysed)), np.diff(x.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=len(analysed)))
+        rows = np.repeat(np.arange(len(columns)), np.diff(x.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=len(columns)))
         x.data /= np.where(norms == 0, 1.0, norms)[rows]
     return x

@@ -135,3 +135,14 @@ def test_predictions_are_unchanged_by_the_fast_paths(heads, corpus):
     x_fast = transform_unions([opd.named_steps["features"]], opd.named_steps["prep"].transform(texts))[0]
     fast = opd.named_steps["clf"].predict_proba(x_fast)
     assert np.abs(fast - opd.predict_proba(texts)).max() < 1e-12
+
+
+def test_character_ngrams_word_by_word_equal_scikit_learns():
+    """`char_wb` n-grams are computed once per distinct word; whitespace of any kind must not change them."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    docs = ["jalan  rusak\tparah\njalan", "Lampu PJU mati", "", "a", "ééé ü ab", "jalan jalan jalan"]
+    union = FeatureUnion([("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True))])
+    union.fit(docs)
+    assert abs(transform_unions([union], docs)[0] - union.transform(docs)).max() < 1e-12

@@ -336,3 +336,25 @@ def test_lone_surrogates_are_refused_not_crashed_on(api):
     response = api.post("/v1/predict", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["detail"]} == {"text", "id"}
+
+
+def test_the_loaded_model_is_kept_out_of_garbage_collection(service):
+    """A full collection that walks the model's objects pauses every waiting request for 150-250 ms."""
+    import gc
+
+    holder = service[0].app.state.holder
+    assert holder.current is not None and gc.get_freeze_count() > 100_000
+    assert not any(obj is holder.current.model.opd for obj in gc.get_objects(generation=2))
+
+
+def test_concurrent_predictions_each_get_their_own_answer(service):
+    """Requests arriving together share model calls; each must still get its own text's prediction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, keys, _ = service
+    texts = [FIRE, ROAD] * 8
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda t: client.post("/v1/predict", json={"text": t}, headers={"X-API-Key": keys.intake}), texts)
+        )
+    assert [a.json()["opd"]["code"] for a in answers] == ["pemadam-kebakaran", "bina-marga-sda"] * 8
