@@ -16,19 +16,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from benchmarks.loadgen import open_loop
-from benchmarks.soak import free_port, start_service
-from training.settings import get_settings
+from benchmarks.processes import start_mlflow, start_service, stop
 
-BIN = Path(sys.executable).parent
 # Latency is measured on a settled server: the saturating throughput run leaves work queued (Triase's record
 # writer catches up on the predictions it answered), which is recovery, not steady state.
 SETTLE_SECONDS = 10.0
@@ -77,42 +72,6 @@ def fixed_rate(target: Target, texts: list[str], *, rate: float, seconds: float)
 
     result = asyncio.run(open_loop(target.base, request, rate=rate, seconds=seconds, headers=target.headers))
     return result.summary()
-
-
-def start_mlflow(model_uri: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    settings = get_settings()
-    env = {
-        **env,
-        "MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "MLFLOW_REGISTRY_URI": settings.tracking_uri,
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",  # mlflow starts `uvicorn` by name: use this environment's
-    }
-    proc = subprocess.Popen(
-        [BIN / "mlflow", "models", "serve", "-m", model_uri, "-p", str(port), "-w", "1", "--env-manager", "local"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ping", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"mlflow models serve did not start; see {log}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def compare(model_uri: str, texts: list[str], *, seconds: float, rate: float, connections: int = 50) -> dict:

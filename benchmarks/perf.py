@@ -104,7 +104,7 @@ def footprint() -> dict[str, float]:
     """Artifact size, and a fresh `triase serve` from start to ready, and its memory after warm-up."""
     import httpx
 
-    from benchmarks.soak import create_key, rss_mib, start_service
+    from benchmarks.processes import create_key, rss_mib, start_service, stop
 
     settings = get_settings()
     client = tracking.registry_client(settings)
@@ -123,8 +123,7 @@ def footprint() -> dict[str, float]:
             httpx.post(f"{base}/v1/predict", json={"text": t}, headers={"X-API-Key": key})
         rss = rss_mib(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop(proc)
     return {"artifact_mib": artifact / 2**20, "ready_s": ready, "rss_mib": rss}
 
 

@@ -10,77 +10,19 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import pandas as pd
 import typer
 
 from benchmarks.loadgen import open_loop
+from benchmarks.processes import rss_mib, start_service, stop
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "benchmarks" / "out"
-BIN = Path(sys.executable).parent
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its children (the uvicorn workers), in MiB."""
-    total = 0
-    for p in [pid, *_children(pid)]:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_children(int(child))]
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def create_key(env: dict) -> str:
-    return subprocess.run(
-        [BIN / "triase", "apikey", "create", "soak", "--role", "admin"], env=env, capture_output=True, text=True,
-        check=True,
-    ).stdout.strip()  # fmt: skip
-
-
-def start_service(env: dict, log: Path, workers: int = 1, key: str | None = None) -> tuple[subprocess.Popen, str, str]:
-    """A fresh `triase serve` on the project's MLflow store, with its own database and key (made if not given)."""
-    key = key or create_key(env)
-    port = free_port()
-    proc = subprocess.Popen(
-        [BIN / "triase", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base, key
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"service not ready; see {log}")
 
 
 def main(
@@ -109,8 +51,7 @@ def main(
         result = asyncio.run(open_loop(base, request, rate=rate, seconds=seconds, headers=headers))
         rss_after = rss_mib(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop(proc)
     s = result.summary()
     growth = (rss_after - rss_before) / rss_before
     rows = [

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import NamedTuple
@@ -176,6 +176,13 @@ def terms(words: list[Token], lexicon: Lexicon, *, stem: bool = True, drop_stopw
             term = stem_word(term)
         out.append(Token(w.surface, term))
     return out
+
+
+def stem_candidates(words: Iterable[Token], lexicon: Lexicon, *, drop_stopwords: bool = True) -> Iterator[str]:
+    """The words `terms` will stem: to stem them all at once beforehand (`stem_words`)."""
+    for w in words:
+        if not (drop_stopwords and w.term in lexicon.stopwords) and should_stem(w.term, lexicon):
+            yield w.term
 
 
 def tokenize(text: str, lexicon: Lexicon, *, stem: bool = True, drop_stopwords: bool = True) -> list[Token]:

@@ -15,7 +15,7 @@ from model.normalize import (
     clean,
     expand,
     root_words,
-    should_stem,
+    stem_candidates,
     stem_words,
     surfaces,
     terms,
@@ -77,16 +77,13 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
     def words_and_terms(self, text: str) -> tuple[list[Token], list[Token]]:
         """The text's normalised words (slang expanded, nothing dropped or stemmed: what the safety rules read)
         and its feature terms, each with the word the citizen wrote (for explanations). Built from the per-word
-        results `transform` remembers, so a prediction does not normalise its text a second time."""
+        results `transform` remembers: a prediction cleans and splits its text again (tens of microseconds) but
+        does not expand or stem its words a second time."""
         check_is_fitted(self, "lexicon_")
-        known = self._cache("_term_cache")
         words: list[Token] = []
         feature_terms: list[Token] = []
         for surface in surfaces(clean(text)):
-            found = known.get(surface)
-            if found is None:
-                self._learn_words([surface])
-                found = known[surface]
+            found = self._word(surface)
             words += [Token(surface, w) for w in found[1]]
             feature_terms += [Token(surface, t) for t in found[2]]
         return words, feature_terms
@@ -113,17 +110,16 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         return out
 
     def _document(self, cleaned: str, written: list[str]) -> str:
-        known = self._cache("_term_cache")
-        parts = []
-        for surface in written:
-            found = known.get(surface)
-            if found is None:
-                self._learn_words([surface])
-                found = known[surface]
-            if found[0]:
-                parts.append(found[0])
-        terms_text = " ".join(parts)
+        terms_text = " ".join(joined for joined, _, _ in map(self._word, written) if joined)
         return f"{terms_text} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms_text
+
+    def _word(self, surface: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """What one written word becomes (see `_learn_words`), worked out now if it is new."""
+        found = self._cache("_term_cache").get(surface)
+        if found is None:
+            self._learn_words([surface])
+            found = self._cache("_term_cache")[surface]
+        return found
 
     def _learn_words(self, written: Iterable[str]) -> None:
         """Work out what each written word not seen before becomes: (its feature terms space-joined, its
@@ -135,15 +131,8 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
             known.clear()
         expanded = {s: expand(s, lexicon, root_words()) for s in written if s not in known}
         if self.stem and len(expanded) > 1:
-            stem_words(
-                (
-                    w.term
-                    for ws in expanded.values()
-                    for w in ws
-                    if not (self.remove_stopwords and w.term in lexicon.stopwords) and should_stem(w.term, lexicon)
-                ),
-                self.n_jobs,
-            )
+            words = [w for ws in expanded.values() for w in ws]
+            stem_words(stem_candidates(words, lexicon, drop_stopwords=self.remove_stopwords), self.n_jobs)
         for surface, ws in expanded.items():
             features = tuple(t.term for t in terms(ws, lexicon, stem=self.stem, drop_stopwords=self.remove_stopwords))
             known[surface] = (" ".join(features), tuple(w.term for w in ws), features)

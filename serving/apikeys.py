@@ -105,16 +105,15 @@ class ApiKeys:
 
     def recently_verified(self, key: str) -> KeyInfo | None:
         """The key's record if it was verified within `recheck_seconds` (no database needed), else None."""
-        info, when = self._verified.get(_hash(key), (None, 0.0))
-        return info if info is not None and time.monotonic() - when < self.recheck_seconds else None
+        return self._recent(_hash(key))
 
     def verify(self, key: str) -> KeyInfo | None:
         """The key's record if it is valid and not revoked, else None."""
-        found = self.recently_verified(key)
+        digest = _hash(key)
+        found = self._recent(digest)
         if found is not None:
             return found
         prefix = _prefix_of(key)
-        digest = _hash(key)
         row = None
         if prefix is not None:
             try:
@@ -130,6 +129,10 @@ class ApiKeys:
         if self.cache_seconds or self.recheck_seconds:
             self._verified[digest] = (info, time.monotonic())
         return info
+
+    def _recent(self, digest: str) -> KeyInfo | None:
+        info, when = self._verified.get(digest, (None, 0.0))
+        return info if info is not None and time.monotonic() - when < self.recheck_seconds else None
 
     def _cached(self, digest: str) -> KeyInfo | None:
         info, when = self._verified.get(digest, (None, 0.0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.processes import free_port, stop
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 TEXT = "Sampah di depan pasar Jodoh menumpuk sudah seminggu tidak diangkut, bau sekali."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120.0, ok=lambda r: r.status_code == 200):
@@ -52,14 +47,6 @@ def service_env(store, tmp_path):
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_two_workers_each_load_once_and_share_metrics(service_env, tmp_path):
