@@ -56,9 +56,12 @@ def test_not_ready_until_a_model_exists_then_ready_without_restart(store, tmp_pa
     keys = make_keys(settings)
     with started(settings) as client:
         assert client.get("/healthz").status_code == 200
-        response = wait_for(lambda: (r := client.get("/readyz")).status_code == 503 and r.json()["reason"] and r)
+        # Until the first load attempt fails, the reason is "loading the model"; wait for the failure itself.
+        response = wait_for(
+            lambda: (r := client.get("/readyz")).status_code == 503 and "champion" in r.json()["reason"] and r,
+            what="the failed load to be reported",
+        )
         assert response.json()["status"] == "not_ready"
-        assert "champion" in response.json()["reason"]
         refused = client.post("/v1/predict", json={"text": TEXT}, headers={"X-API-Key": keys.intake})
         assert refused.status_code == 503 and refused.headers["retry-after"]
         registry.set_registered_model_alias(settings.registered_model, settings.champion_alias, "1")
