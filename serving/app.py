@@ -21,7 +21,7 @@ from serving.apikeys import ApiKeys
 from serving.batcher import MicroBatcher
 from serving.db import Database
 from serving.loader import ModelHolder
-from serving.logs import configure_logging
+from serving.logs import configure_logging, logging_in_background
 from serving.metrics import Metrics
 from serving.middleware import RequestContextMiddleware
 from serving.ratelimit import RateLimiter
@@ -79,22 +79,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(bootstrap_keys, app.state.api_keys)
-        recorder.start()
-        batcher.start()
-        # The model loads in the background: /healthz answers at once, /readyz says 503 until it is in.
-        watcher = asyncio.create_task(holder.watch())
-        log.info("service started", extra={"model_source": holder.source})
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            # Requests have finished by now (uvicorn drains them first): write every record they left.
-            await batcher.stop()
-            await asyncio.to_thread(recorder.stop)
-            db.dispose()
+        with logging_in_background():
+            await asyncio.to_thread(bootstrap_keys, app.state.api_keys)
+            recorder.start()
+            batcher.start()
+            # The model loads in the background: /healthz answers at once, /readyz says 503 until it is in.
+            watcher = asyncio.create_task(holder.watch())
+            log.info("service started", extra={"model_source": holder.source})
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+                # Requests have finished by now (uvicorn drains them first): write every record they left.
+                await batcher.stop()
+                await asyncio.to_thread(recorder.stop)
+                db.dispose()
 
     app = FastAPI(title="Triase", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -3,10 +3,14 @@ its length, so a log line can be matched to a stored record without exposing wha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import logging.config
+import queue
+from collections.abc import Iterator
 from contextvars import ContextVar
+from logging.handlers import QueueHandler, QueueListener
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -52,3 +56,40 @@ def log_config(level: str = "INFO") -> dict:
 
 def configure_logging(level: str = "INFO") -> None:
     logging.config.dictConfig(log_config(level))
+
+
+class _Enqueue(QueueHandler):
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The listener is in this process: the record goes as it is, and is formatted there, off the event loop.
+        return record
+
+
+@contextlib.contextmanager
+def logging_in_background(names: tuple[str, ...] = ("triase", "uvicorn")) -> Iterator[None]:
+    """While inside, the named loggers' lines are formatted and written by a background thread. Formatting a JSON
+    line and writing it to stderr was a quarter of the event loop's time per prediction; a request now only
+    queues its record. Filters move to the queueing side, where the request id's context variable is set. On
+    exit, what is queued is written and the handlers are put back."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = {logger: list(logger.handlers) for logger in loggers}
+    targets = list(dict.fromkeys(h for handlers in before.values() for h in handlers))
+    filters = {target: list(target.filters) for target in targets}
+    enqueue = _Enqueue(queue.SimpleQueue())
+    for target, its_filters in filters.items():
+        for f in its_filters:
+            target.removeFilter(f)
+            if f not in enqueue.filters:
+                enqueue.addFilter(f)
+    for logger in loggers:
+        logger.handlers = [enqueue] if before[logger] else []
+    listener = QueueListener(enqueue.queue, *targets, respect_handler_level=True)
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()
+        for logger, handlers in before.items():
+            logger.handlers = handlers
+        for target, its_filters in filters.items():
+            for f in its_filters:
+                target.addFilter(f)

@@ -294,6 +294,34 @@ def test_json_log_lines_carry_the_request_id():
     assert line["opd"] == "dukcapil" and line["logger"] == "triase.test"
 
 
+def test_background_logging_keeps_the_request_id_and_writes_everything_by_exit():
+    import io
+    import logging.config
+
+    from serving.logs import configure_logging, log_config, logging_in_background, request_id_var
+
+    stream = io.StringIO()
+    config = log_config()
+    config["handlers"]["stderr"]["stream"] = stream
+    logging.config.dictConfig(config)
+    logger = logging.getLogger("triase.test")
+    try:
+        with logging_in_background():
+            for i in range(200):
+                token = request_id_var.set(f"req-{i}")
+                logger.info("queued", extra={"n": i})
+                request_id_var.reset(token)
+        written = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [(line["n"], line["request_id"]) for line in written] == [(i, f"req-{i}") for i in range(200)]
+        # Afterwards lines are written at once again, still with their request id.
+        token = request_id_var.set("after")
+        logger.info("direct")
+        request_id_var.reset(token)
+        assert json.loads(stream.getvalue().splitlines()[-1])["request_id"] == "after"
+    finally:
+        configure_logging()
+
+
 # --- whatever arrives, the answer is a 4xx or a prediction, never a 500 -------------------------------------
 
 json_values = st.recursive(
