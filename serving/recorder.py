@@ -48,10 +48,13 @@ def record_of(response: PredictResponse, request: PredictRequest, received_at: d
 
 
 class Recorder:
-    def __init__(self, db: Database, metrics: Metrics, *, batch_size: int = 200, max_backoff: float = 10.0):
+    def __init__(
+        self, db: Database, metrics: Metrics, *, batch_size: int = 200, linger: float = 0.05, max_backoff: float = 10.0
+    ):
         self.db = db
         self.metrics = metrics
         self.batch_size = batch_size
+        self.linger = linger
         self.max_backoff = max_backoff
         self._pending: deque[dict] = deque()
         self._wake = threading.Condition()
@@ -93,6 +96,9 @@ class Recorder:
             with self._wake:
                 while not self._pending and not self._stopping:
                     self._wake.wait()
+                # Let a few requests' records gather: one transaction per request would cost a commit each and
+                # wake this thread to compete with the requests for the interpreter hundreds of times a second.
+                self._wake.wait_for(lambda: len(self._pending) >= self.batch_size or self._stopping, self.linger)
                 if not self._pending and self._stopping:
                     return
                 batch = [self._pending[i] for i in range(min(self.batch_size, len(self._pending)))]

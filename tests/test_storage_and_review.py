@@ -4,10 +4,11 @@ on PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from model.taxonomy import default_taxonomy
@@ -61,6 +62,17 @@ def test_recorder_writes_every_record_once(db, recorder):
     recorder.submit(records[:3])  # the same records again, as after a lost commit acknowledgement
     assert recorder.wait_idle(20)
     assert count(db) == 450
+
+
+def test_records_arriving_together_share_a_transaction(db, recorder):
+    commits = []
+    event.listen(db.engine, "commit", lambda conn: commits.append(1))
+    for i in range(40):  # one request's record at a time, as the API submits them, about 1,000 a second
+        recorder.submit([record(i, f"jalan berlubang nomor {i}")])
+        time.sleep(0.001)
+    assert recorder.wait_idle(20)
+    assert count(db) == 40
+    assert len(commits) <= 5, f"{len(commits)} transactions for 40 records submitted together"
 
 
 def test_queue_puts_review_cases_first_then_urgency_then_low_confidence(db, recorder, staff):
