@@ -87,7 +87,11 @@ def compare(model_uri: str, texts: list[str], *, seconds: float, rate: float, co
         fixed_rate(triase, texts, rate=rate, seconds=min(len(texts) / rate, seconds))  # warm-up: every text once
         rps = wrk_rps(triase, texts, work, connections=connections, seconds=seconds)
         time.sleep(min(SETTLE_SECONDS, seconds))
-        figures["triase"] = {"rps": rps, "rate": rate, **fixed_rate(triase, texts, rate=rate, seconds=seconds)}
+        # One window's p99 rests on its few slowest requests, which vary from run to run on a shared machine:
+        # three windows, the median one reported, every window's p99 shown.
+        windows = sorted((fixed_rate(triase, texts, rate=rate, seconds=seconds) for _ in range(3)),
+                         key=lambda w: w["p99_ms"])  # fmt: skip
+        figures["triase"] = {"rps": rps, "rate": rate, **windows[1], "p99_windows": [w["p99_ms"] for w in windows]}
     finally:
         stop(proc)
     proc, base = start_mlflow(model_uri, env, work / "mlflow.log")
