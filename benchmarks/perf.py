@@ -162,7 +162,7 @@ def main(
         settings.champion_uri, texts[:2000], seconds=2 if smoke else http_seconds, rate=20 if smoke else rate
     )
     typer.echo("training cost growth…", err=True)
-    real = get_settings().shared_datasets / "surabaya-2022.csv"
+    real = settings.shared_datasets / "surabaya-2022.csv"
     sizes = [1000] if smoke else [1000, 2000, 4000, 8000, 32000]
     grown, exponent = training_cost.growth(real, sizes) if real.is_file() else ([], float("nan"))
     typer.echo("footprint…", err=True)

@@ -7,6 +7,7 @@ The samples are written to a temporary directory at run time, never into the rep
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -61,21 +62,13 @@ def sample(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def train_once(data: Path, work: Path) -> tuple[float, float]:
-    env_args = [
-        f"TRIASE_TRACKING_URI=sqlite:///{work / 'mlflow.db'}",
-        f"TRIASE_ARTIFACT_ROOT={work / 'artifacts'}",
-    ]
-    command = [
-        "env",
-        *env_args,
-        str(BIN / "triase"),
-        "train",
-        "--data",
-        str(data),
-        "--no-register",
-        "--drop-duplicates",
-    ]
-    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "TRIASE_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "TRIASE_ARTIFACT_ROOT": str(work / "artifacts"),
+    }
+    command = [str(BIN / "triase"), "train", "--data", str(data), "--no-register", "--drop-duplicates"]
+    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"training on {data} failed:\n{out.stderr}")
     seconds, peak = out.stdout.split()

@@ -118,14 +118,6 @@ class TriageModel:
             share_vocabularies([opd_union, urg_union])
         self._sharing = (same_prep, same_prep and same_features(opd_union, urg_union))
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_sharing", None)  # worked out again on first use, so older saved models get it too
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({k: v for k, v in state.items() if k != "_sharing"})
-
     def _features(self, texts: Sequence[str]):
         # Both heads usually share preprocessing settings: run it once and feed both.
         opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]

@@ -131,14 +131,17 @@ class ApiKeys:
         return info
 
     def _recent(self, digest: str) -> KeyInfo | None:
-        info, when = self._verified.get(digest, (None, 0.0))
-        return info if info is not None and time.monotonic() - when < self.recheck_seconds else None
+        return self._verified_within(digest, self.recheck_seconds)
 
-    def _cached(self, digest: str) -> KeyInfo | None:
-        info, when = self._verified.get(digest, (None, 0.0))
-        if info is None or time.monotonic() - when > self.cache_seconds:
+    def _cached(self, digest: str) -> KeyInfo:
+        info = self._verified_within(digest, self.cache_seconds)
+        if info is None:
             raise DatabaseUnavailable("the key database is unreachable and this key was not verified recently")
         return info
+
+    def _verified_within(self, digest: str, seconds: float) -> KeyInfo | None:
+        info, when = self._verified.get(digest, (None, 0.0))
+        return info if info is not None and time.monotonic() - when < seconds else None
 
     def bootstrap_admin(self) -> str | None:
         """On an empty store, create the first admin key and return it; otherwise None.

@@ -273,53 +273,51 @@ def test_complaint_text_never_reaches_the_logs(api, caplog):
         assert fragment not in logged
 
 
-def test_json_log_lines_carry_the_request_id():
+@pytest.fixture
+def log_stream():
+    """The service's JSON logging, written to a string instead of stderr; the normal set-up again afterwards."""
     import io
     import logging.config
 
-    from serving.logs import configure_logging, log_config, request_id_var
+    from serving.logs import configure_logging, log_config
 
     stream = io.StringIO()
     config = log_config()
     config["handlers"]["stderr"]["stream"] = stream
     logging.config.dictConfig(config)
+    yield stream
+    configure_logging()
+
+
+def test_json_log_lines_carry_the_request_id(log_stream):
+    from serving.logs import request_id_var
+
     token = request_id_var.set("req-7")
     try:
         logging.getLogger("triase.test").info("hello", extra={"opd": "dukcapil"})
     finally:
         request_id_var.reset(token)
-        configure_logging()
-    line = json.loads(stream.getvalue().splitlines()[-1])
+    line = json.loads(log_stream.getvalue().splitlines()[-1])
     assert line["request_id"] == "req-7" and line["level"] == "INFO" and line["message"] == "hello"
     assert line["opd"] == "dukcapil" and line["logger"] == "triase.test"
 
 
-def test_background_logging_keeps_the_request_id_and_writes_everything_by_exit():
-    import io
-    import logging.config
+def test_background_logging_keeps_the_request_id_and_writes_everything_by_exit(log_stream):
+    from serving.logs import logging_in_background, request_id_var
 
-    from serving.logs import configure_logging, log_config, logging_in_background, request_id_var
-
-    stream = io.StringIO()
-    config = log_config()
-    config["handlers"]["stderr"]["stream"] = stream
-    logging.config.dictConfig(config)
     logger = logging.getLogger("triase.test")
-    try:
-        with logging_in_background():
-            for i in range(200):
-                token = request_id_var.set(f"req-{i}")
-                logger.info("queued", extra={"n": i})
-                request_id_var.reset(token)
-        written = [json.loads(line) for line in stream.getvalue().splitlines()]
-        assert [(line["n"], line["request_id"]) for line in written] == [(i, f"req-{i}") for i in range(200)]
-        # Afterwards lines are written at once again, still with their request id.
-        token = request_id_var.set("after")
-        logger.info("direct")
-        request_id_var.reset(token)
-        assert json.loads(stream.getvalue().splitlines()[-1])["request_id"] == "after"
-    finally:
-        configure_logging()
+    with logging_in_background():
+        for i in range(200):
+            token = request_id_var.set(f"req-{i}")
+            logger.info("queued", extra={"n": i})
+            request_id_var.reset(token)
+    written = [json.loads(line) for line in log_stream.getvalue().splitlines()]
+    assert [(line["n"], line["request_id"]) for line in written] == [(i, f"req-{i}") for i in range(200)]
+    # Afterwards lines are written at once again, still with their request id.
+    token = request_id_var.set("after")
+    logger.info("direct")
+    request_id_var.reset(token)
+    assert json.loads(log_stream.getvalue().splitlines()[-1])["request_id"] == "after"
 
 
 # --- whatever arrives, the answer is a 4xx or a prediction, never a 500 -------------------------------------
