@@ -17,9 +17,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from Sastrawi.Stemmer.Stemmer import Stemmer
-from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from model.lexicon import Lexicon
+from model.stemmer import create_stemmer
 
 # Placeholder terms; the same ones the redacted real-data exports use (<TELEPON>, <NIK>, ...).
 PLACEHOLDERS = ("_url_", "_email_", "_nik_", "_telepon_", "_nomor_")
@@ -72,9 +72,8 @@ def clean(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _sastrawi() -> tuple[Stemmer, frozenset[str]]:
-    factory = StemmerFactory()
-    words = frozenset(w for w in factory.get_words() if w)
-    return factory.create_stemmer(), words
+    stemmer = create_stemmer()
+    return stemmer, frozenset(stemmer.get_dictionary().words)
 
 
 def root_words() -> frozenset[str]:
