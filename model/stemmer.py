@@ -1,4 +1,4 @@
-"""PySastrawi's stemmer, made about three times cheaper on words it has not seen, with the same stems.
+"""PySastrawi's stemmer, made four to five times cheaper on words it has not seen, with the same stems.
 
 Two costs dominate stemming a new word with the library as it comes (measured with cProfile on the
 real complaints' 16,811 distinct words):
@@ -10,8 +10,8 @@ real complaints' 16,811 distinct words):
   although a word can only match the rules for the letters it starts with.
 
 `create_stemmer` builds the library's own stemmer (its dictionary, rules and their order) and wraps its
-affix-removal steps: each step is skipped when the word does not start with what its patterns require,
-and the removed part is found by plain string replacement. Neither changes a result. The stems are
+affix-removal steps: a prefix step is not tried on a word that does not start with what its patterns
+require, and the removed part is found by plain string replacement. Neither changes a result. The stems are
 checked against the unmodified library on the real complaints' words (`make bench`) and on generated
 affixed words (tests/test_stemmer.py).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from Sastrawi.Stemmer.Context.Context import Context
 from Sastrawi.Stemmer.Context.Removal import Removal
 from Sastrawi.Stemmer.Context.Visitor.AbstractDisambiguatePrefixRule import AbstractDisambiguatePrefixRule
 from Sastrawi.Stemmer.Stemmer import Stemmer
@@ -59,10 +60,11 @@ class _AffixStep:
         self.is_prefix_rule = isinstance(step, AbstractDisambiguatePrefixRule)
         self.starts = _starts(step) if self.is_prefix_rule else None
 
+    def applies_to(self, word: str) -> bool:
+        return self.starts is None or word[:2] in self.starts
+
     def visit(self, context) -> None:
         word = context.current_word
-        if self.starts is not None and word[:2] not in self.starts:
-            return
         if self.is_prefix_rule:
             # As the library does: the first candidate that is a dictionary word, else the last candidate.
             result = None
@@ -91,10 +93,44 @@ def _starts(rule: AbstractDisambiguatePrefixRule) -> frozenset[str] | None:
     return frozenset(starts) or None
 
 
+class _PrefixSteps(list):
+    """The prefix steps in the library's order, and for each pair of first letters the steps that apply."""
+
+    def __init__(self, steps: list[_AffixStep]):
+        super().__init__(steps)
+        self._by_start: dict[str, tuple[_AffixStep, ...]] = {}
+
+    def applying_after_first(self, word: str) -> tuple[_AffixStep, ...]:
+        found = self._by_start.get(word[:2])
+        if found is None:
+            found = self._by_start[word[:2]] = tuple(s for s in self[1:] if s.applies_to(word))
+        return found
+
+
+class _Context(Context):
+    def accept_prefix_visitors(self, visitors: _PrefixSteps):
+        """The library's loop runs the prefix steps in turn and stops after the first one that removes something
+        (or leaves a dictionary word, or stops the process). A step that does not apply to the word changes
+        nothing, so after the first step (whose check also covers the state the loop started in) only the
+        steps that apply are run: the same outcome without forty calls per word."""
+        removals = len(self.removals)
+        for step in (visitors[0], *visitors.applying_after_first(self.current_word)):
+            self.accept(step)
+            if self.dictionary.contains(self.current_word) or self.process_is_stopped or len(self.removals) > removals:
+                return
+
+
+class _Stemmer(Stemmer):
+    def stem_singular_word(self, word: str) -> str:
+        context = _Context(word, self.dictionary, self.visitor_provider)
+        context.execute()
+        return context.result
+
+
 def create_stemmer() -> Stemmer:
     """The library's stemmer (`Stemmer.stem(text)`, no result cache: callers remember stems per word)."""
-    stemmer = StemmerFactory().create_stemmer().delegatedStemmer
+    stemmer = _Stemmer(StemmerFactory().create_stemmer().delegatedStemmer.get_dictionary())
     steps = stemmer.visitor_provider
     steps.suffix_visitors[:] = [_AffixStep(s, _SUFFIX_TYPES[type(s).__name__]) for s in steps.suffix_visitors]
-    steps.prefix_visitors[:] = [_AffixStep(s, "DP") for s in steps.prefix_visitors]
+    steps.prefix_visitors = _PrefixSteps([_AffixStep(s, "DP") for s in steps.prefix_visitors])
     return stemmer
