@@ -6,8 +6,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from model.normalize import Token
-
 TOP_TERMS = 5
 
 
@@ -22,13 +20,13 @@ def feature_names(head: Pipeline) -> np.ndarray:
     return head.named_steps["features"].transformer_list[0][1].get_feature_names_out()
 
 
-def surface_forms(tokens: list[Token]) -> dict[str, list[str]]:
+def surface_forms(terms: list[str], written: list[str]) -> dict[str, list[str]]:
     """Term -> the words the citizen wrote that produced it, in order of appearance."""
     forms: dict[str, list[str]] = {}
-    for token in tokens:
-        seen = forms.setdefault(token.term, [])
-        if token.surface not in seen:
-            seen.append(token.surface)
+    for term, word in zip(terms, written, strict=True):
+        seen = forms.setdefault(term, [])
+        if word not in seen:
+            seen.append(word)
     return forms
 
 

@@ -3,58 +3,59 @@
 Both heads read the same preprocessed text with identically configured vectorisers (word, character and
 surface n-grams), and often with the same vocabularies. Splitting a text into n-grams is most of a vectoriser's
 cost, so each distinct analyser runs once per text and every head maps the result through its vocabulary;
-vectorisers that share their fitted vocabulary (`share_vocabularies`) share the resulting block too.
-The arithmetic is scikit-learn's `TfidfVectorizer.transform` (counts, optional 1 + log, idf, l2 norm), checked
-against it in the tests; vectorisers configured otherwise are simply asked to `transform`.
+vectorisers that share their fitted vocabulary (`share_vocabularies`) share the resulting columns too.
+The arithmetic is scikit-learn's `TfidfVectorizer.transform` (counts, optional 1 + log, idf, l2 norm) and
+`FeatureUnion`'s stacking and weights, checked against them in the tests; a union with a vectoriser configured
+otherwise is left to its own `transform`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+MAX_REMEMBERED_WORDS = 50_000  # per vectoriser, words whose character n-gram columns are kept (~3 MB per 10k)
 
-def transform_unions(unions: Sequence[FeatureUnion], documents: Sequence[str]) -> list[sp.csr_matrix]:
-    """`[union.transform(documents) for union in unions]`, with each distinct analysis and block done once."""
+
+def transform_unions(
+    unions: Sequence[FeatureUnion], documents: Sequence[str], memo: dict | None = None
+) -> list[sp.csr_matrix]:
+    """`[union.transform(documents) for union in unions]`, with each distinct analysis done once.
+
+    `memo`, kept by the caller between calls, remembers each word's character n-gram columns: a service sees
+    the same words in request after request."""
+    memo = {} if memo is None else memo
     analysed: dict[tuple, list[list[str]]] = {}
-    computed: dict[tuple, sp.csr_matrix] = {}
+    located: dict[tuple, list[list[int]]] = {}
     out = []
     for union in unions:
+        parts = [(name, v) for name, v in union.transformer_list if v != "drop"]
+        if not parts or not all(_fast(v) for _, v in parts):
+            out.append(union.transform(documents))
+            continue
+        columns = []
+        for _, vectorizer in parts:
+            key = _analysis_key(vectorizer)
+            # The same vocabulary object (see `share_vocabularies`) gives the same columns.
+            fitted = (*key, id(vectorizer.vocabulary_))
+            if fitted not in located:
+                if vectorizer.analyzer == "char_wb":
+                    known = memo.setdefault(id(vectorizer.vocabulary_), {})
+                    located[fitted] = _char_wb_columns(vectorizer, documents, known)
+                else:
+                    if key not in analysed:
+                        analyse = vectorizer.build_analyzer()
+                        analysed[key] = [analyse(d) for d in documents]
+                    get = vectorizer.vocabulary_.get
+                    located[fitted] = [[j for g in ngrams if (j := get(g)) is not None] for ngrams in analysed[key]]
+            columns.append(located[fitted])
         weights = union.transformer_weights or {}
-        blocks = []
-        for name, vectorizer in union.transformer_list:
-            if vectorizer in ("drop", "passthrough"):
-                continue
-            if _fast(vectorizer):
-                key = _analysis_key(vectorizer)
-                # The same vocabulary and idf objects (see `share_vocabularies`) give the same block.
-                fitted = (
-                    *key,
-                    vectorizer.sublinear_tf,
-                    vectorizer.norm,
-                    id(vectorizer.vocabulary_),
-                    id(vectorizer.idf_),
-                )
-                if fitted not in computed:
-                    if vectorizer.analyzer == "char_wb":
-                        columns = _char_wb_columns(vectorizer, documents)
-                    else:
-                        if key not in analysed:
-                            analyse = vectorizer.build_analyzer()
-                            analysed[key] = [analyse(d) for d in documents]
-                        get = vectorizer.vocabulary_.get
-                        columns = [[j for g in ngrams if (j := get(g)) is not None] for ngrams in analysed[key]]
-                    computed[fitted] = _tfidf(vectorizer, columns)
-                block = computed[fitted]
-            else:
-                block = vectorizer.transform(documents)
-            blocks.append(block * weights[name] if name in weights else block)
-        out.append(sp.hstack(blocks, format="csr"))
+        out.append(_tfidf([v for _, v in parts], columns, [weights.get(name, 1.0) for name, _ in parts]))
     return out
 
 
@@ -112,20 +113,24 @@ def _analysis_key(v: TfidfVectorizer) -> tuple:
     )  # fmt: skip
 
 
-def _char_wb_columns(v: TfidfVectorizer, documents: Sequence[str]) -> list[list[int]]:
+def _char_wb_columns(
+    v: TfidfVectorizer, documents: Sequence[str], known: dict[str, tuple[int, ...]]
+) -> list[list[int]]:
     """Vocabulary columns of each document's character n-grams. `char_wb` n-grams never cross a space, so a
-    document's n-grams are its words' n-grams one after the other: each distinct word is analysed once."""
+    document's n-grams are its words' n-grams one after the other: each distinct word is analysed once, and
+    remembered in `known`."""
     preprocess = v.build_preprocessor()
     per_word = TfidfVectorizer(analyzer="char_wb", ngram_range=v.ngram_range, preprocessor=_unchanged).build_analyzer()
     get = v.vocabulary_.get
-    known: dict[str, list[int]] = {}
+    if len(known) >= MAX_REMEMBERED_WORDS:
+        known.clear()
     out = []
     for document in documents:
         columns: list[int] = []
         for word in preprocess(v.decode(document)).split():
             found = known.get(word)
             if found is None:
-                found = known[word] = [j for g in per_word(word) if (j := get(g)) is not None]
+                found = known[word] = tuple(j for g in per_word(word) if (j := get(g)) is not None)
             columns += found
         out.append(columns)
     return out
@@ -135,27 +140,34 @@ def _unchanged(text: str) -> str:
     return text
 
 
-def _tfidf(v: TfidfVectorizer, columns: list[list[int]]) -> sp.csr_matrix:
-    """scikit-learn's TF-IDF from each document's vocabulary columns (one per n-gram occurrence)."""
-    indices: list[int] = []
-    counts: list[int] = []
-    indptr = [0]
-    for row in columns:
-        counted = Counter(row)
-        indices += counted.keys()
-        counts += counted.values()
-        indptr.append(len(indices))
-    x = sp.csr_matrix(
-        (np.asarray(counts, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int32)),
-        shape=(len(columns), len(v.vocabulary_)),
-    )
-    x.sort_indices()
-    if v.sublinear_tf:
-        np.log(x.data, x.data)
-        x.data += 1.0
-    x.data *= v.idf_[x.indices]
-    if v.norm == "l2":
-        rows = np.repeat(np.arange(len(columns)), np.diff(x.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=x.data**2, minlength=len(columns)))
-        x.data /= np.where(norms == 0, 1.0, norms)[rows]
-    return x
+def _tfidf(vectorizers: list[TfidfVectorizer], columns: list[list[list[int]]], weights: list[float]) -> sp.csr_matrix:
+    """scikit-learn's TF-IDF of each vectoriser, side by side and weighted as `FeatureUnion` puts them, from
+    each document's vocabulary columns per vectoriser (one per n-gram occurrence).
+
+    Everything is done on whole arrays at once: per vectoriser and per document, numpy's and scipy's fixed
+    costs would be most of a single request's time."""
+    n_documents = len(columns[0])
+    offsets = np.cumsum([0, *(len(v.vocabulary_) for v in vectorizers)])
+    width = int(offsets[-1])
+    keys = []
+    for offset, per_document in zip(offsets[:-1], columns, strict=True):
+        lengths = np.fromiter(map(len, per_document), dtype=np.int64, count=n_documents)
+        flat = np.fromiter(chain.from_iterable(per_document), dtype=np.int64, count=int(lengths.sum()))
+        keys.append(np.repeat(np.arange(n_documents) * width, lengths) + (flat + offset))
+    # One number per (document, column) pair: sorted and counted, they give the CSR layout and the counts.
+    pairs, counts = np.unique(np.concatenate(keys), return_counts=True)
+    rows, indices = np.divmod(pairs, width)
+    block = np.searchsorted(offsets, indices, side="right") - 1
+    data = counts.astype(np.float64)
+    sublinear = np.array([v.sublinear_tf for v in vectorizers])[block]
+    data[sublinear] = np.log(data[sublinear]) + 1.0
+    data *= np.concatenate([v.idf_ for v in vectorizers])[indices]
+    # l2 norm of each (document, vectoriser) part, for the vectorisers that normalise.
+    part = rows * len(vectorizers) + block
+    norms = np.sqrt(np.bincount(part, weights=data**2, minlength=n_documents * len(vectorizers)))[part]
+    normalised = np.array([v.norm == "l2" for v in vectorizers])[block] & (norms != 0)
+    data[normalised] /= norms[normalised]
+    data *= np.asarray(weights, dtype=np.float64)[block]
+    indptr = np.zeros(n_documents + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n_documents), out=indptr[1:])
+    return sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(n_documents, width))

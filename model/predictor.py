@@ -11,7 +11,6 @@ from sklearn.pipeline import Pipeline
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
 from model.features import same_features, share_vocabularies, transform_unions
-from model.normalize import Token
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -125,15 +124,21 @@ class TriageModel:
         if "_sharing" not in self.__dict__:  # models saved before sharing existed
             self._share()
         same_prep, same_features_ = self._sharing
+        memo = self.__dict__.setdefault("_feature_memo", {})
         opd_terms = opd_prep.transform(texts)
         if not same_prep:
-            (x_opd,) = transform_unions([opd_union], opd_terms)
-            return x_opd, transform_unions([urg_union], urg_prep.transform(texts))[0]
+            (x_opd,) = transform_unions([opd_union], opd_terms, memo)
+            return x_opd, transform_unions([urg_union], urg_prep.transform(texts), memo)[0]
         if same_features_:  # heads fitted on the same texts with the same settings
-            (x,) = transform_unions([opd_union], opd_terms)
+            (x,) = transform_unions([opd_union], opd_terms, memo)
             return x, x
-        x_opd, x_urg = transform_unions([opd_union, urg_union], opd_terms)
+        x_opd, x_urg = transform_unions([opd_union, urg_union], opd_terms, memo)
         return x_opd, x_urg
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_feature_memo", None)  # a cache keyed by this process's objects: never saved
+        return state
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
@@ -158,12 +163,12 @@ class TriageModel:
         classes = self.urgency_classes
         prep = self.opd.named_steps["prep"]
         return [
-            self._apply_rules(classes[int(np.argmax(p))], prep.words_and_terms(text)[0])
+            self._apply_rules(classes[int(np.argmax(p))], prep.analyse(text).words)
             for text, p in zip(texts, urgency_proba, strict=True)
         ]
 
-    def _apply_rules(self, level: str, words: list[Token]) -> tuple[str, list[Firing]]:
-        firings = self.rules.fire([w.term for w in words]) if self.rules else []
+    def _apply_rules(self, level: str, words: list[str]) -> tuple[str, list[Firing]]:
+        firings = self.rules.fire(words) if self.rules else []
         return UrgencyRules.apply(level, firings), firings
 
     def _review_reasons(
@@ -171,7 +176,7 @@ class TriageModel:
         p_opd: np.ndarray,
         ranked: np.ndarray,
         code: str,
-        tokens: list,
+        terms: list[str],
         firings: list[Firing],
         thresholds: dict[str, float],
         vocabulary: dict,
@@ -182,8 +187,8 @@ class TriageModel:
             reasons.append("low_confidence")
         if p_opd[ranked[0]] - p_opd[ranked[1]] < self.policy.close_margin:
             reasons.append("close_second")
-        known = sum(t.term in vocabulary for t in tokens)
-        if not tokens or known < self.policy.min_known_share * len(tokens):
+        known = sum(map(vocabulary.__contains__, terms))
+        if not terms or known < self.policy.min_known_share * len(terms):
             reasons.append("out_of_vocabulary")
         if any(f.raise_to == "darurat" for f in firings):
             reasons.append("emergency_rule")
@@ -217,13 +222,15 @@ class TriageModel:
             ]
             model_level = urg_classes[int(np.argmax(p_urg))]
             # One normalising pass per text feeds the rules, the vocabulary check and the explanations.
-            words, tokens = prep.words_and_terms(text)
-            level, firings = self._apply_rules(model_level, words)
-            reasons = self._review_reasons(p_opd, ranked, choices[0].code, tokens, firings, thresholds, vocabulary)
+            analysis = prep.analyse(text)
+            level, firings = self._apply_rules(model_level, analysis.words)
+            reasons = self._review_reasons(
+                p_opd, ranked, choices[0].code, analysis.terms, firings, thresholds, vocabulary
+            )
             explanation = {}
             if explain:
                 urg_index = urg_classes.index(model_level)
-                surfaces = surface_forms(tokens)
+                surfaces = surface_forms(analysis.terms, analysis.written)
                 explanation = {
                     "opd": top_terms(x_opd, i, self._weights["opd"][ranked[0]], self._names["opd"], surfaces),
                     "urgency": top_terms(

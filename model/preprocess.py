@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -11,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from model.lexicon import Lexicon, load_lexicon
 from model.normalize import (
-    Token,
     clean,
     expand,
     root_words,
@@ -27,6 +27,12 @@ from model.paths import LEXICON_DIR
 VIEW_SEPARATOR = "\x1f"
 MAX_CACHED_WORDS = 500_000  # distinct written words remembered per preprocessor (a few tens of MB at most)
 MAX_CACHED_DOCUMENTS = 20_000  # distinct texts remembered with their result (about 20-40 MB at most)
+
+
+class TextAnalysis(NamedTuple):
+    words: list[str]  # normalised words (slang expanded, nothing dropped or stemmed): what the safety rules read
+    terms: list[str]  # feature terms, in order
+    written: list[str]  # for each feature term, the word as the citizen wrote it (for explanations)
 
 
 def terms_view(document: str) -> str:
@@ -74,19 +80,22 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         self.lexicon_: Lexicon = load_lexicon(self.lexicon_dir or LEXICON_DIR)
         return self
 
-    def words_and_terms(self, text: str) -> tuple[list[Token], list[Token]]:
-        """The text's normalised words (slang expanded, nothing dropped or stemmed: what the safety rules read)
-        and its feature terms, each with the word the citizen wrote (for explanations). Built from the per-word
-        results `transform` remembers: a prediction cleans and splits its text again (tens of microseconds) but
-        does not expand or stem its words a second time."""
+    def analyse(self, text: str) -> TextAnalysis:
+        """What the rest of a prediction reads besides the features: the text's normalised words and its feature
+        terms with the word the citizen wrote for each (see `TextAnalysis`). Built from the per-word results
+        `transform` remembers: the text is cleaned and split again (tens of microseconds), but its words are not
+        expanded or stemmed a second time."""
         check_is_fitted(self, "lexicon_")
-        words: list[Token] = []
-        feature_terms: list[Token] = []
+        known = self._cache("_term_cache")
+        words: list[str] = []
+        feature_terms: list[str] = []
+        written: list[str] = []
         for surface in surfaces(clean(text)):
-            found = self._word(surface)
-            words += [Token(surface, w) for w in found[1]]
-            feature_terms += [Token(surface, t) for t in found[2]]
-        return words, feature_terms
+            found = known.get(surface) or self._word(surface)
+            words += found[1]
+            feature_terms += found[2]
+            written += found[3]
+        return TextAnalysis(words, feature_terms, written)
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "lexicon_")
@@ -110,10 +119,10 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         return out
 
     def _document(self, cleaned: str, written: list[str]) -> str:
-        terms_text = " ".join(joined for joined, _, _ in map(self._word, written) if joined)
+        terms_text = " ".join(found[0] for found in map(self._word, written) if found[0])
         return f"{terms_text} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms_text
 
-    def _word(self, surface: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    def _word(self, surface: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """What one written word becomes (see `_learn_words`), worked out now if it is new."""
         found = self._cache("_term_cache").get(surface)
         if found is None:
@@ -123,9 +132,10 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
 
     def _learn_words(self, written: Iterable[str]) -> None:
         """Work out what each written word not seen before becomes: (its feature terms space-joined, its
-        normalised words, its feature terms). That depends only on the word, so repeated words then cost a
-        dictionary lookup instead of normalising and stemming. A large batch's new words are stemmed at once, over
-        all cores (`n_jobs`). Only strings are kept, which the garbage collector does not need to walk."""
+        normalised words, its feature terms, the word itself once per feature term). That depends only on the
+        word, so repeated words then cost a dictionary lookup instead of normalising and stemming. A large batch's
+        new words are stemmed at once, over all cores (`n_jobs`). Only strings and tuples of strings are kept,
+        which the garbage collector soon stops walking."""
         known, lexicon = self._cache("_term_cache"), self.lexicon_
         if len(known) >= MAX_CACHED_WORDS:
             known.clear()
@@ -135,7 +145,7 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
             stem_words(stem_candidates(words, lexicon, drop_stopwords=self.remove_stopwords), self.n_jobs)
         for surface, ws in expanded.items():
             features = tuple(t.term for t in terms(ws, lexicon, stem=self.stem, drop_stopwords=self.remove_stopwords))
-            known[surface] = (" ".join(features), tuple(w.term for w in ws), features)
+            known[surface] = (" ".join(features), tuple(w.term for w in ws), features, (surface,) * len(features))
 
     def _cache(self, name: str) -> dict:
         return self.__dict__.setdefault(name, {})

@@ -41,10 +41,15 @@ class UrgencyRules:
 
     def fire(self, words: list[str]) -> list[Firing]:
         """Rules that fire on a text given as normalised words (slang expanded, not stemmed)."""
-        # Where each word occurs, so a phrase is only compared where its first word is.
+        # Where each phrase-starting word occurs, so a phrase is only compared where its first word is; most of a
+        # text's words start no phrase at all.
+        starters = self._starters
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(words):
-            positions.setdefault(word, []).append(i)
+            if word in starters:
+                positions.setdefault(word, []).append(i)
+        if not positions:
+            return []
         present = positions.keys()
         return [
             f
@@ -57,13 +62,20 @@ class UrgencyRules:
         """Per rule, the words its phrases start with: a rule none of them occur in cannot fire."""
         return [frozenset(phrase[0] for phrase in rule.phrases) for rule in self.rules]
 
+    @cached_property
+    def _starters(self) -> frozenset[str]:
+        """Every word a phrase or an exception (`unless`) starts with."""
+        return frozenset(phrase[0] for rule in self.rules for phrase in (*rule.phrases, *rule.unless))
+
     def _fire_one(self, rule: Rule, words: list[str], positions: dict[str, list[int]]) -> Firing | None:
-        if any(_find(words, phrase, positions) for phrase in rule.unless):
-            return None
         for phrase in rule.phrases:
+            if phrase[0] not in positions:
+                continue
             for start in _find(words, phrase, positions):
                 before = words[max(0, start - self.negation_window) : start]
                 if not self.negations.intersection(before):
+                    if any(_find(words, exception, positions) for exception in rule.unless):
+                        return None
                     return Firing(rule.id, rule.raise_to, " ".join(phrase))
         return None
 
@@ -74,8 +86,16 @@ class UrgencyRules:
 
 
 def _find(words: list[str], phrase: tuple[str, ...], positions: dict[str, list[int]]) -> list[int]:
+    """Where `phrase` starts in `words`; `positions` says where each phrase-starting word is."""
     n = len(phrase)
-    return [i for i in positions.get(phrase[0], ()) if n == 1 or tuple(words[i : i + n]) == phrase]
+    if n == 1:
+        return positions.get(phrase[0], [])
+    # Comparing the second word first spares building a slice at most places.
+    return [
+        i
+        for i in positions.get(phrase[0], ())
+        if i + 1 < len(words) and words[i + 1] == phrase[1] and tuple(words[i : i + n]) == phrase
+    ]
 
 
 def load_rules(path: Path | str = RULES_PATH) -> UrgencyRules:

@@ -147,3 +147,45 @@ def test_character_ngrams_word_by_word_equal_scikit_learns():
     union = FeatureUnion([("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True))])
     union.fit(docs)
     assert abs(transform_unions([union], docs)[0] - union.transform(docs)).max() < 1e-12
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrated_probabilities_equal_scikit_learns(corpus, method):
+    """All folds in one product and one calibration lookup give `CalibratedClassifierCV`'s probabilities, and the
+    folds' estimators, which then read their weights from the shared array, still give their own. (Scores summed
+    in another order differ in the last bits, which a steep calibration step magnifies to about 1e-12.)"""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from model.classifier import CalibratedLinearSVC
+
+    rows = corpus.groupby("opd").head(15)
+    x = TfidfVectorizer(sublinear_tf=True).fit_transform(rows["text"])
+    clf = CalibratedLinearSVC(C=0.5, method=method, cv=3).fit(x, rows["opd"])
+    reference = clf.calibrated_.predict_proba(x)
+    assert np.abs(clf.predict_proba(x) - reference).max() < 1e-10
+    assert np.abs(clf.predict_proba(x[:1]) - reference[:1]).max() < 1e-10
+    assert np.abs(clf.calibrated_.predict_proba(x) - reference).max() < 1e-10
+    restored = pickle.loads(pickle.dumps(clf))
+    assert np.abs(restored.predict_proba(x) - reference).max() < 1e-10
+
+
+def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
+    """Per-vectoriser settings (sublinear counts or not, l2 or no norm), union weights, and a vectoriser the fast
+    path does not handle (binary counts, so the whole union is left to scikit-learn)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    docs = [*corpus["text"].tolist()[:80], "", "zzz"]
+    mixed = FeatureUnion(
+        [
+            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), norm=None)),
+            ("dropped", "drop"),
+        ],
+        transformer_weights={"char": 0.3},
+    ).fit(docs[:60])
+    binary = FeatureUnion([("word", TfidfVectorizer(binary=True))]).fit(docs[:60])
+    for fast, union in zip(transform_unions([mixed, binary], docs), [mixed, binary], strict=True):
+        reference = union.transform(docs)
+        assert fast.shape == reference.shape and fast.nnz == reference.nnz
+        assert abs(fast - reference).max() < 1e-12

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 
 import mlflow
 import pandas as pd
@@ -70,6 +71,9 @@ def test_model_round_trips_through_mlflow(store):
     after_opd, after_urg = loaded.predict_proba(SAMPLES)
     assert (before_opd == after_opd).all() and (before_urg == after_urg).all()
     assert loaded.version == "1" and loaded.run_id == result.run_id
+    # Caches filled by predicting stay with the process, not with a saved copy.
+    assert result.model.__dict__.get("_feature_memo")
+    assert "_feature_memo" not in vars(pickle.loads(pickle.dumps(result.model)))
 
 
 def test_pyfunc_flavour_predicts_a_frame(store):
