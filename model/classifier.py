@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import parallel_config
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
@@ -16,22 +17,31 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
     """`LinearSVC` calibrated by cross-validation (`CalibratedClassifierCV`).
 
     Real exports have classes with a handful of examples; the number of calibration folds shrinks to the
-    smallest class (at least 2) instead of failing.
+    smallest class (at least 2) instead of failing. `n_jobs` folds are fitted at once (-1: one per core), in
+    threads: liblinear releases the GIL while it trains, and threads share the training matrix.
     """
 
-    def __init__(self, C: float = 0.5, class_weight: str | None = "balanced", method: str = "sigmoid", cv: int = 5):
+    def __init__(
+        self,
+        C: float = 0.5,
+        class_weight: str | None = "balanced",
+        method: str = "sigmoid",
+        cv: int = 5,
+        n_jobs: int | None = -1,
+    ):
         self.C = C
         self.class_weight = class_weight
         self.method = method
         self.cv = cv
+        self.n_jobs = n_jobs
 
     def fit(self, X, y, sample_weight=None) -> CalibratedLinearSVC:
         smallest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
         folds = max(2, min(self.cv, smallest))
         base = LinearSVC(C=self.C, class_weight=self.class_weight)
-        self.calibrated_ = CalibratedClassifierCV(base, method=self.method, cv=folds).fit(
-            X, y, sample_weight=sample_weight
-        )
+        calibrated = CalibratedClassifierCV(base, method=self.method, cv=folds, n_jobs=self.n_jobs)
+        with parallel_config(backend="threading"):
+            self.calibrated_ = calibrated.fit(X, y, sample_weight=sample_weight)
         self.classes_ = self.calibrated_.classes_
         return self
 
@@ -53,6 +63,10 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         state = super().__getstate__()
         state.pop("_maps", None)  # rebuilt on first use; saving it would store every fold's weights twice
         return state
+
+    def __setstate__(self, state):
+        # Models saved before `n_jobs` existed load with its default.
+        super().__setstate__({"n_jobs": -1, **state})
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]

@@ -189,3 +189,24 @@ def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
         reference = union.transform(docs)
         assert fast.shape == reference.shape and fast.nnz == reference.nnz
         assert abs(fast - reference).max() < 1e-12
+
+
+def test_calibration_folds_fitted_in_threads_match_one_at_a_time(corpus):
+    """Fitting the calibration folds at once changes only the time. (liblinear shuffles with a seed per fit, so
+    the weights agree to its tolerance rather than bit for bit.) Models saved before `n_jobs` existed load with
+    its default."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from model.classifier import CalibratedLinearSVC
+
+    rows = corpus.groupby("opd").head(15)
+    x = TfidfVectorizer(sublinear_tf=True).fit_transform(rows["text"])
+    one = CalibratedLinearSVC(cv=3, n_jobs=1).fit(x, rows["opd"])
+    both = CalibratedLinearSVC(cv=3, n_jobs=2).fit(x, rows["opd"])
+    assert len(both.calibrated_.calibrated_classifiers_) == 3
+    assert np.abs(one.predict_proba(x) - both.predict_proba(x)).max() < 1e-3
+    state = both.__getstate__()
+    del state["n_jobs"]
+    old = CalibratedLinearSVC.__new__(CalibratedLinearSVC)
+    old.__setstate__(state)
+    assert old.get_params()["n_jobs"] == -1 and (old.predict(x) == both.predict(x)).all()
