@@ -173,19 +173,19 @@ class TriageModel:
 
     def _review_reasons(
         self,
-        p_opd: np.ndarray,
-        ranked: np.ndarray,
+        top: list[float],
         code: str,
         terms: list[str],
         firings: list[Firing],
         thresholds: dict[str, float],
         vocabulary: dict,
     ) -> list[str]:
-        """Why a person should look at this suggestion; empty when it can be routed automatically."""
+        """Why a person should look at this suggestion (`top`: its best OPD probabilities, highest first); empty
+        when it can be routed automatically."""
         reasons = []
-        if p_opd[ranked[0]] < thresholds.get(code, 0.0):
+        if top[0] < thresholds.get(code, 0.0):
             reasons.append("low_confidence")
-        if p_opd[ranked[0]] - p_opd[ranked[1]] < self.policy.close_margin:
+        if top[0] - top[1] < self.policy.close_margin:
             reasons.append("close_second")
         known = sum(map(vocabulary.__contains__, terms))
         if not terms or known < self.policy.min_known_share * len(terms):
@@ -213,37 +213,37 @@ class TriageModel:
         opd_classes, urg_classes = self.opd_classes, self.urgency_classes
         vocabulary = self.opd.named_steps["features"].transformer_list[0][1].vocabulary_
         prep = self.opd.named_steps["prep"]
+        # Whole-batch array work first; the loop below then handles plain Python values.
+        ranked = np.argsort(-opd_proba, axis=1)[:, : 1 + N_ALTERNATIVES]
+        top_probabilities = np.take_along_axis(opd_proba, ranked, axis=1).tolist()
+        model_levels = urg_proba.argmax(axis=1).tolist()
         predictions = []
-        for i, (text, p_opd, p_urg) in enumerate(zip(texts, opd_proba, urg_proba, strict=True)):
-            ranked = np.argsort(-p_opd)[: 1 + N_ALTERNATIVES]
+        for i, (text, best, top, p_urg, m) in enumerate(
+            zip(texts, ranked.tolist(), top_probabilities, urg_proba.tolist(), model_levels, strict=True)
+        ):
             choices = [
-                OpdChoice(opd_classes[j], self.taxonomy.name_of(opd_classes[j]), round(float(p_opd[j]), 4))
-                for j in ranked
+                OpdChoice(opd_classes[j], self.taxonomy.name_of(opd_classes[j]), round(p, 4))
+                for j, p in zip(best, top, strict=True)
             ]
-            model_level = urg_classes[int(np.argmax(p_urg))]
+            model_level = urg_classes[m]
             # One normalising pass per text feeds the rules, the vocabulary check and the explanations.
             analysis = prep.analyse(text)
             level, firings = self._apply_rules(model_level, analysis.words)
-            reasons = self._review_reasons(
-                p_opd, ranked, choices[0].code, analysis.terms, firings, thresholds, vocabulary
-            )
+            reasons = self._review_reasons(top, choices[0].code, analysis.terms, firings, thresholds, vocabulary)
             explanation = {}
             if explain:
-                urg_index = urg_classes.index(model_level)
                 surfaces = surface_forms(analysis.terms, analysis.written)
                 explanation = {
-                    "opd": top_terms(x_opd, i, self._weights["opd"][ranked[0]], self._names["opd"], surfaces),
-                    "urgency": top_terms(
-                        x_urg, i, self._weights["urgency"][urg_index], self._names["urgency"], surfaces
-                    ),
+                    "opd": top_terms(x_opd, i, self._weights["opd"][best[0]], self._names["opd"], surfaces),
+                    "urgency": top_terms(x_urg, i, self._weights["urgency"][m], self._names["urgency"], surfaces),
                 }
             predictions.append(
                 Prediction(
                     opd=choices[0],
                     alternatives=choices[1:],
                     urgency=level,
-                    urgency_probability=round(float(p_urg[urg_classes.index(level)]), 4),
-                    urgency_probabilities={c: round(float(p), 4) for c, p in zip(urg_classes, p_urg, strict=True)},
+                    urgency_probability=round(p_urg[urg_classes.index(level)], 4),
+                    urgency_probabilities={c: round(p, 4) for c, p in zip(urg_classes, p_urg, strict=True)},
                     model_urgency=model_level,
                     urgency_rules=[asdict(f) for f in firings],
                     needs_review=bool(reasons),
