@@ -12,6 +12,7 @@ otherwise is left to its own `transform`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
@@ -22,30 +23,59 @@ from sklearn.pipeline import FeatureUnion
 MAX_REMEMBERED_WORDS = 50_000  # per vectoriser, words whose character n-gram columns are kept (~3 MB per 10k)
 
 
+@dataclass
+class FeatureMemo:
+    """What `transform_unions` keeps between calls, for a caller that owns the unions (a loaded model)."""
+
+    layouts: dict[int, _Layout] = field(default_factory=dict)  # id(union) -> its fixed facts
+    char_columns: dict[int, dict[str, tuple[int, ...]]] = field(
+        default_factory=dict
+    )  # id(vocabulary) -> word -> columns
+
+
+class _Layout:
+    """A fitted union's fixed facts, worked out once rather than per request: its vectorisers and what decides
+    their analysis, where each one's columns start, and per column or vectoriser the idf, counting, norm and
+    weight. `fast` is false when a vectoriser is configured in a way the arrays below do not cover."""
+
+    def __init__(self, union: FeatureUnion):
+        weights = union.transformer_weights or {}
+        parts = [(name, v) for name, v in union.transformer_list if v != "drop"]
+        self.fast = bool(parts) and all(_fast(v) for _, v in parts)
+        if not self.fast:
+            return
+        self.vectorizers = [v for _, v in parts]
+        # The same analysis settings and vocabulary object (see `share_vocabularies`) give the same columns.
+        self.keys = [_analysis_key(v) for v in self.vectorizers]
+        self.offsets = np.cumsum([0, *(len(v.vocabulary_) for v in self.vectorizers)])
+        self.idf = np.concatenate([v.idf_ for v in self.vectorizers])
+        self.sublinear = np.array([v.sublinear_tf for v in self.vectorizers])
+        self.l2 = np.array([v.norm == "l2" for v in self.vectorizers])
+        self.weights = np.array([weights.get(name, 1.0) for name, _ in parts], dtype=np.float64)
+
+
 def transform_unions(
-    unions: Sequence[FeatureUnion], documents: Sequence[str], memo: dict | None = None
+    unions: Sequence[FeatureUnion], documents: Sequence[str], memo: FeatureMemo | None = None
 ) -> list[sp.csr_matrix]:
     """`[union.transform(documents) for union in unions]`, with each distinct analysis done once.
 
-    `memo`, kept by the caller between calls, remembers each word's character n-gram columns: a service sees
-    the same words in request after request."""
-    memo = {} if memo is None else memo
+    `memo`, kept by the caller between calls, holds each union's layout and each word's character n-gram
+    columns: a service sees the same words in request after request."""
+    memo = FeatureMemo() if memo is None else memo
     analysed: dict[tuple, list[list[str]]] = {}
     located: dict[tuple, list[list[int]]] = {}
     out = []
     for union in unions:
-        parts = [(name, v) for name, v in union.transformer_list if v != "drop"]
-        if not parts or not all(_fast(v) for _, v in parts):
+        layout = memo.layouts.get(id(union)) or memo.layouts.setdefault(id(union), _Layout(union))
+        if not layout.fast:
             out.append(union.transform(documents))
             continue
         columns = []
-        for _, vectorizer in parts:
-            key = _analysis_key(vectorizer)
-            # The same vocabulary object (see `share_vocabularies`) gives the same columns.
+        for vectorizer, key in zip(layout.vectorizers, layout.keys, strict=True):
             fitted = (*key, id(vectorizer.vocabulary_))
             if fitted not in located:
                 if vectorizer.analyzer == "char_wb":
-                    known = memo.setdefault(id(vectorizer.vocabulary_), {})
+                    known = memo.char_columns.setdefault(id(vectorizer.vocabulary_), {})
                     located[fitted] = _char_wb_columns(vectorizer, documents, known)
                 else:
                     if key not in analysed:
@@ -54,8 +84,7 @@ def transform_unions(
                     get = vectorizer.vocabulary_.get
                     located[fitted] = [[j for g in ngrams if (j := get(g)) is not None] for ngrams in analysed[key]]
             columns.append(located[fitted])
-        weights = union.transformer_weights or {}
-        out.append(_tfidf([v for _, v in parts], columns, [weights.get(name, 1.0) for name, _ in parts]))
+        out.append(_tfidf(layout, columns))
     return out
 
 
@@ -140,34 +169,33 @@ def _unchanged(text: str) -> str:
     return text
 
 
-def _tfidf(vectorizers: list[TfidfVectorizer], columns: list[list[list[int]]], weights: list[float]) -> sp.csr_matrix:
+def _tfidf(layout: _Layout, columns: list[list[list[int]]]) -> sp.csr_matrix:
     """scikit-learn's TF-IDF of each vectoriser, side by side and weighted as `FeatureUnion` puts them, from
     each document's vocabulary columns per vectoriser (one per n-gram occurrence).
 
     Everything is done on whole arrays at once: per vectoriser and per document, numpy's and scipy's fixed
     costs would be most of a single request's time."""
-    n_documents = len(columns[0])
-    offsets = np.cumsum([0, *(len(v.vocabulary_) for v in vectorizers)])
-    width = int(offsets[-1])
+    n_documents, n_parts = len(columns[0]), len(columns)
+    width = int(layout.offsets[-1])
     keys = []
-    for offset, per_document in zip(offsets[:-1], columns, strict=True):
+    for offset, per_document in zip(layout.offsets[:-1], columns, strict=True):
         lengths = np.fromiter(map(len, per_document), dtype=np.int64, count=n_documents)
         flat = np.fromiter(chain.from_iterable(per_document), dtype=np.int64, count=int(lengths.sum()))
         keys.append(np.repeat(np.arange(n_documents) * width, lengths) + (flat + offset))
     # One number per (document, column) pair: sorted and counted, they give the CSR layout and the counts.
     pairs, counts = np.unique(np.concatenate(keys), return_counts=True)
     rows, indices = np.divmod(pairs, width)
-    block = np.searchsorted(offsets, indices, side="right") - 1
+    block = np.searchsorted(layout.offsets, indices, side="right") - 1
     data = counts.astype(np.float64)
-    sublinear = np.array([v.sublinear_tf for v in vectorizers])[block]
+    sublinear = layout.sublinear[block]
     data[sublinear] = np.log(data[sublinear]) + 1.0
-    data *= np.concatenate([v.idf_ for v in vectorizers])[indices]
+    data *= layout.idf[indices]
     # l2 norm of each (document, vectoriser) part, for the vectorisers that normalise.
-    part = rows * len(vectorizers) + block
-    norms = np.sqrt(np.bincount(part, weights=data**2, minlength=n_documents * len(vectorizers)))[part]
-    normalised = np.array([v.norm == "l2" for v in vectorizers])[block] & (norms != 0)
+    part = rows * n_parts + block
+    norms = np.sqrt(np.bincount(part, weights=data**2, minlength=n_documents * n_parts))[part]
+    normalised = layout.l2[block] & (norms != 0)
     data[normalised] /= norms[normalised]
-    data *= np.asarray(weights, dtype=np.float64)[block]
+    data *= layout.weights[block]
     indptr = np.zeros(n_documents + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=n_documents), out=indptr[1:])
     return sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(n_documents, width))

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
-from model.features import same_features, share_vocabularies, transform_unions
+from model.features import FeatureMemo, same_features, share_vocabularies, transform_unions
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -124,7 +124,7 @@ class TriageModel:
         if "_sharing" not in self.__dict__:  # models saved before sharing existed
             self._share()
         same_prep, same_features_ = self._sharing
-        memo = self.__dict__.setdefault("_feature_memo", {})
+        memo = self.__dict__.setdefault("_feature_memo", FeatureMemo())
         opd_terms = opd_prep.transform(texts)
         if not same_prep:
             (x_opd,) = transform_unions([opd_union], opd_terms, memo)
