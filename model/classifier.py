@@ -60,7 +60,8 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         return total
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: for estimators outside scikit-learn, the inherited state is the live `__dict__` itself.
+        state = dict(super().__getstate__())
         state.pop("_maps", None)  # rebuilt on first use; saving it would store every fold's weights twice
         return state
 
@@ -84,12 +85,15 @@ class _Folds:
 
     def __init__(self, folds, classes: np.ndarray):
         self.n_folds, self.n_classes = len(folds), len(classes)
-        # Features x (fold, class) weights, laid out so the product with a sparse batch reads them in place. Each
-        # fold's estimator is then given its columns as a view, so the weights are held once, not twice.
-        self.coef_t = np.hstack([fold.estimator.coef_.T for fold in folds])
+        # Features x (fold, class) weights in C order, which the product with a sparse batch reads in place (in any
+        # other order scipy copies all of them on every call). A fold's weights arrive in Fortran order from
+        # liblinear but in C order from a saved model, so the layout is set here, not inherited. Each fold's
+        # estimator is then given its columns as a view, so the weights are held once, not twice.
+        widths = [fold.estimator.coef_.shape[0] for fold in folds]
+        self.coef_t = np.empty((folds[0].estimator.coef_.shape[1], sum(widths)), order="C")
         start = 0
-        for fold in folds:
-            width = fold.estimator.coef_.shape[0]
+        for fold, width in zip(folds, widths, strict=True):
+            self.coef_t[:, start : start + width] = fold.estimator.coef_.T
             fold.estimator.coef_ = self.coef_t[:, start : start + width].T
             start += width
         self.intercept = np.concatenate([fold.estimator.intercept_ for fold in folds])

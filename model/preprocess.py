@@ -151,7 +151,7 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         return self.__dict__.setdefault(name, {})
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: saving must not empty the live caches
         for cache in ("_term_cache", "_doc_cache"):  # caches, not part of the model: keep saved models small
             state.pop(cache, None)
         return state

@@ -167,6 +167,9 @@ def test_calibrated_probabilities_equal_scikit_learns(corpus, method):
     assert np.abs(clf.calibrated_.predict_proba(x) - reference).max() < 1e-10
     restored = pickle.loads(pickle.dumps(clf))
     assert np.abs(restored.predict_proba(x) - reference).max() < 1e-10
+    # A saved model's weights come back in C order, liblinear's in Fortran order: in both cases the stacked
+    # weights must be in the layout scipy multiplies in place, or every request copies all of them.
+    assert clf._maps.coef_t.flags.c_contiguous and restored._maps.coef_t.flags.c_contiguous
 
 
 def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
