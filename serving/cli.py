@@ -79,8 +79,8 @@ def serve(
     """Serve the prediction API (and its OpenAPI docs at /docs)."""
     import uvicorn
 
-    from serving.app import bootstrap_keys
     from serving.logs import log_config
+    from serving.main import bootstrap_keys  # before anything imports pandas: see serving/main.py
     from training.settings import get_settings
 
     settings = get_settings()
@@ -97,7 +97,7 @@ def serve(
             highlight=False,
         )
     uvicorn.run(
-        "serving.app:create_app",
+        "serving.main:create_app",
         factory=True,
         host=host,
         port=port,

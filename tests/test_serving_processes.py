@@ -79,6 +79,8 @@ def test_two_workers_each_load_once_and_share_metrics(service_env, tmp_path):
         assert answers == [200] * 20
         events = loaded_events()
         assert len(events) == 2 and len({e["pid"] for e in events}) == 2, "each worker loads the model once"
+        for event in events:
+            assert_without_pyarrow(event["pid"])
 
         metrics = httpx.get(f"{base}/metrics").text
         served = [line for line in metrics.splitlines() if line.startswith("triase_predictions_total{")]
@@ -132,6 +134,12 @@ def test_registered_model_serves_under_mlflow_models_serve(store, tmp_path):
         assert rows[1]["urgency"] == "darurat" and rows[0]["model_name"] == "complaint-triage"
     finally:
         stop(proc)
+
+
+def assert_without_pyarrow(pid: int) -> None:
+    """The service keeps pyarrow's libraries (36 MiB it never uses) out of its memory: see serving/main.py."""
+    mapped = Path(f"/proc/{pid}/maps").read_text()
+    assert "numpy" in mapped and "pyarrow" not in mapped
 
 
 def start_service(env: dict, tmp_path, *args: str) -> tuple[subprocess.Popen, str, str]:
@@ -197,6 +205,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(service_env,
     proc, base, key = start_service(env, tmp_path)
     report = tmp_path / "schemathesis.json"
     try:
+        assert_without_pyarrow(proc.pid)
         run = subprocess.run(
             [
                 BIN / "schemathesis", "run", f"{base}/openapi.json",
