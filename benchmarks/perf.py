@@ -78,6 +78,7 @@ def timed_script(code: str, path: Path, repeats: int) -> tuple[float, float]:
 def prediction_figures(texts: list[str], n: int) -> dict[str, float]:
     settings = get_settings()
     model = tracking.load_model(settings.champion_uri, tracking.registry_client(settings))
+    tracking.settle_memory()  # as the service and `triase predict` do after loading
     sample = texts[:n]
     for t in sample[:20]:
         model.predict([t])

@@ -11,7 +11,7 @@ otherwise is left to its own `transform`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -47,11 +47,21 @@ class _Layout:
         self.vectorizers = [v for _, v in parts]
         # The same analysis settings and vocabulary object (see `share_vocabularies`) give the same columns.
         self.keys = [_analysis_key(v) for v in self.vectorizers]
+        # What splits a document into n-grams, built once: for `char_wb`, its preprocessor and a per-word analyser.
+        self.analysers = [
+            (v.build_preprocessor(), _per_word_analyser(v)) if v.analyzer == "char_wb" else _analyser(v)
+            for v in self.vectorizers
+        ]
         self.offsets = np.cumsum([0, *(len(v.vocabulary_) for v in self.vectorizers)])
         self.idf = np.concatenate([v.idf_ for v in self.vectorizers])
         self.sublinear = np.array([v.sublinear_tf for v in self.vectorizers])
         self.l2 = np.array([v.norm == "l2" for v in self.vectorizers])
         self.weights = np.array([weights.get(name, 1.0) for name, _ in parts], dtype=np.float64)
+        # Usually every vectoriser counts, normalises and weighs alike: then no per-entry selection is needed.
+        self.uniform = bool(self.sublinear.all() or not self.sublinear.any()) and bool(
+            self.l2.all() or not self.l2.any()
+        )
+        self.unweighted = bool((self.weights == 1.0).all())
 
 
 def transform_unions(
@@ -71,18 +81,17 @@ def transform_unions(
             out.append(union.transform(documents))
             continue
         columns = []
-        for vectorizer, key in zip(layout.vectorizers, layout.keys, strict=True):
+        for vectorizer, key, analyser in zip(layout.vectorizers, layout.keys, layout.analysers, strict=True):
             fitted = (*key, id(vectorizer.vocabulary_))
             if fitted not in located:
                 if vectorizer.analyzer == "char_wb":
                     known = memo.char_columns.setdefault(id(vectorizer.vocabulary_), {})
-                    located[fitted] = _char_wb_columns(vectorizer, documents, known)
+                    located[fitted] = _char_wb_columns(vectorizer, *analyser, documents, known)
                 else:
                     if key not in analysed:
-                        analyse = vectorizer.build_analyzer()
-                        analysed[key] = [analyse(d) for d in documents]
+                        analysed[key] = [analyser(d) for d in documents]
                     get = vectorizer.vocabulary_.get
-                    located[fitted] = [[j for g in ngrams if (j := get(g)) is not None] for ngrams in analysed[key]]
+                    located[fitted] = [[j for j in map(get, ngrams) if j is not None] for ngrams in analysed[key]]
             columns.append(located[fitted])
         out.append(_tfidf(layout, columns))
     return out
@@ -142,14 +151,40 @@ def _analysis_key(v: TfidfVectorizer) -> tuple:
     )  # fmt: skip
 
 
+def _analyser(v: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """`v.build_analyzer()`, or for word n-grams without stop words the same n-grams (in another order, which
+    counting ignores) made by joining zipped tokens: scikit-learn slices the token list once per n-gram."""
+    if v.analyzer != "word" or v.get_stop_words() is not None:
+        return v.build_analyzer()
+    decode, preprocess, tokenize = v.decode, v.build_preprocessor(), v.build_tokenizer()
+    min_n, max_n = v.ngram_range
+    join = " ".join
+
+    def analyse(document: str) -> list[str]:
+        tokens = tokenize(preprocess(decode(document)))
+        grams = list(tokens) if min_n == 1 else []
+        for n in range(max(min_n, 2), max_n + 1):
+            grams += map(join, zip(*(tokens[k:] for k in range(n)), strict=False))  # n-grams end with the text
+        return grams
+
+    return analyse
+
+
+def _per_word_analyser(v: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """`v`'s character n-grams of one already preprocessed word."""
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=v.ngram_range, preprocessor=_unchanged).build_analyzer()
+
+
 def _char_wb_columns(
-    v: TfidfVectorizer, documents: Sequence[str], known: dict[str, tuple[int, ...]]
+    v: TfidfVectorizer,
+    preprocess: Callable[[str], str],
+    per_word: Callable[[str], list[str]],
+    documents: Sequence[str],
+    known: dict[str, tuple[int, ...]],
 ) -> list[list[int]]:
     """Vocabulary columns of each document's character n-grams. `char_wb` n-grams never cross a space, so a
     document's n-grams are its words' n-grams one after the other: each distinct word is analysed once, and
     remembered in `known`."""
-    preprocess = v.build_preprocessor()
-    per_word = TfidfVectorizer(analyzer="char_wb", ngram_range=v.ngram_range, preprocessor=_unchanged).build_analyzer()
     get = v.vocabulary_.get
     if len(known) >= MAX_REMEMBERED_WORDS:
         known.clear()
@@ -159,7 +194,7 @@ def _char_wb_columns(
         for word in preprocess(v.decode(document)).split():
             found = known.get(word)
             if found is None:
-                found = known[word] = tuple(j for g in per_word(word) if (j := get(g)) is not None)
+                found = known[word] = tuple(j for j in map(get, per_word(word)) if j is not None)
             columns += found
         out.append(columns)
     return out
@@ -173,29 +208,44 @@ def _tfidf(layout: _Layout, columns: list[list[list[int]]]) -> sp.csr_matrix:
     """scikit-learn's TF-IDF of each vectoriser, side by side and weighted as `FeatureUnion` puts them, from
     each document's vocabulary columns per vectoriser (one per n-gram occurrence).
 
-    Everything is done on whole arrays at once: per vectoriser and per document, numpy's and scipy's fixed
-    costs would be most of a single request's time."""
+    Everything is done on whole arrays at once, in as few numpy calls as the layout allows: per vectoriser and per
+    document, numpy's and scipy's fixed costs would be most of a single request's time."""
     n_documents, n_parts = len(columns[0]), len(columns)
     width = int(layout.offsets[-1])
-    keys = []
-    for offset, per_document in zip(layout.offsets[:-1], columns, strict=True):
-        lengths = np.fromiter(map(len, per_document), dtype=np.int64, count=n_documents)
-        flat = np.fromiter(chain.from_iterable(per_document), dtype=np.int64, count=int(lengths.sum()))
-        keys.append(np.repeat(np.arange(n_documents) * width, lengths) + (flat + offset))
-    # One number per (document, column) pair: sorted and counted, they give the CSR layout and the counts.
-    pairs, counts = np.unique(np.concatenate(keys), return_counts=True)
-    rows, indices = np.divmod(pairs, width)
+    # Every occurrence as one number, document * width + the column in the union, vectoriser after vectoriser.
+    lengths = np.fromiter(map(len, chain.from_iterable(columns)), dtype=np.int64, count=n_parts * n_documents)
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(columns)), dtype=np.int64, count=int(lengths.sum()))
+    starts = layout.offsets[:-1, None] + np.arange(n_documents) * width  # (vectoriser, document)
+    keys = flat + np.repeat(starts.ravel(), lengths)
+    # Sorted, equal runs are (document, column) pairs with their counts, already in CSR order.
+    keys.sort()
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    run_starts = np.flatnonzero(first)
+    counts = np.diff(run_starts, append=len(keys))
+    rows, indices = np.divmod(keys[run_starts], width)
     block = np.searchsorted(layout.offsets, indices, side="right") - 1
     data = counts.astype(np.float64)
-    sublinear = layout.sublinear[block]
-    data[sublinear] = np.log(data[sublinear]) + 1.0
+    if layout.uniform:
+        if layout.sublinear[0]:
+            np.log(data, out=data)
+            data += 1.0
+    else:
+        sublinear = layout.sublinear[block]
+        data[sublinear] = np.log(data[sublinear]) + 1.0
     data *= layout.idf[indices]
-    # l2 norm of each (document, vectoriser) part, for the vectorisers that normalise.
-    part = rows * n_parts + block
-    norms = np.sqrt(np.bincount(part, weights=data**2, minlength=n_documents * n_parts))[part]
-    normalised = layout.l2[block] & (norms != 0)
-    data[normalised] /= norms[normalised]
-    data *= layout.weights[block]
-    indptr = np.zeros(n_documents + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=n_documents), out=indptr[1:])
+    # l2 norm of each (document, vectoriser) part, for the vectorisers that normalise. Entries are counts times
+    # idf (>= 1), so a part with any entry has a positive norm.
+    if layout.l2.any():
+        part = rows * n_parts + block
+        norms = np.sqrt(np.bincount(part, weights=data * data, minlength=n_documents * n_parts))[part]
+        if layout.uniform:
+            data /= norms
+        else:
+            normalised = layout.l2[block]
+            data[normalised] /= norms[normalised]
+    if not layout.unweighted:
+        data *= layout.weights[block]
+    indptr = np.searchsorted(rows, np.arange(n_documents + 1)).astype(np.int32)
     return sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(n_documents, width))

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
 from model.features import FeatureMemo, same_features, share_vocabularies, transform_unions
+from model.preprocess import TextAnalysis
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
@@ -110,30 +112,32 @@ class TriageModel:
     def _share(self) -> None:
         """Note what the heads have in common. Vectorisers fitted on the same texts with the same settings have
         equal vocabularies: they then hold one copy (a saved model stores it once) and compute their block once."""
-        opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
-        opd_union, urg_union = self.opd.named_steps["features"], self.urgency.named_steps["features"]
+        opd_prep, urg_prep = _step(self.opd, "prep"), _step(self.urgency, "prep")
+        opd_union, urg_union = _step(self.opd, "features"), _step(self.urgency, "features")
         same_prep = opd_prep.get_params() == urg_prep.get_params()
         if same_prep:
             share_vocabularies([opd_union, urg_union])
         self._sharing = (same_prep, same_prep and same_features(opd_union, urg_union))
 
-    def _features(self, texts: Sequence[str]):
+    def _features(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, list[TextAnalysis]]:
+        """Each head's features for the texts, and the analysis of each text (`IndonesianPreprocessor.analyse`)."""
         # Both heads usually share preprocessing settings: run it once and feed both.
-        opd_prep, urg_prep = self.opd.named_steps["prep"], self.urgency.named_steps["prep"]
-        opd_union, urg_union = self.opd.named_steps["features"], self.urgency.named_steps["features"]
+        opd_prep, urg_prep = _step(self.opd, "prep"), _step(self.urgency, "prep")
+        opd_union, urg_union = _step(self.opd, "features"), _step(self.urgency, "features")
         if "_sharing" not in self.__dict__:  # models saved before sharing existed
             self._share()
         same_prep, same_features_ = self._sharing
         memo = self.__dict__.setdefault("_feature_memo", FeatureMemo())
-        opd_terms = opd_prep.transform(texts)
+        analyses = opd_prep.analyse_all(texts)
+        opd_documents = [a.document for a in analyses]
         if not same_prep:
-            (x_opd,) = transform_unions([opd_union], opd_terms, memo)
-            return x_opd, transform_unions([urg_union], urg_prep.transform(texts), memo)[0]
+            (x_opd,) = transform_unions([opd_union], opd_documents, memo)
+            return x_opd, transform_unions([urg_union], urg_prep.transform(texts), memo)[0], analyses
         if same_features_:  # heads fitted on the same texts with the same settings
-            (x,) = transform_unions([opd_union], opd_terms, memo)
-            return x, x
-        x_opd, x_urg = transform_unions([opd_union, urg_union], opd_terms, memo)
-        return x_opd, x_urg
+            (x,) = transform_unions([opd_union], opd_documents, memo)
+            return x, x, analyses
+        x_opd, x_urg = transform_unions([opd_union, urg_union], opd_documents, memo)
+        return x_opd, x_urg, analyses
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -142,8 +146,8 @@ class TriageModel:
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
-        x_opd, x_urg = self._features(list(texts))
-        return self.opd.named_steps["clf"].predict_proba(x_opd), self._urgency_proba(x_urg)
+        x_opd, x_urg, _ = self._features(list(texts))
+        return _step(self.opd, "clf").predict_proba(x_opd), self._urgency_proba(x_urg)
 
     def _urgency_proba(self, x_urg) -> np.ndarray:
         """Urgency probabilities corrected for the deployment prior.
@@ -151,7 +155,7 @@ class TriageModel:
         The training corpus over-represents emergencies (about 10% against 1-2% in a real stream);
         scaling each class by its prior ratio and renormalising is the standard prior-shift correction.
         """
-        proba = self.urgency.named_steps["clf"].predict_proba(x_urg)
+        proba = _step(self.urgency, "clf").predict_proba(x_urg)
         if not self.urgency_prior_shift:
             return proba
         factors = np.array([self.urgency_prior_shift.get(c, 1.0) for c in self.urgency_classes])
@@ -161,7 +165,7 @@ class TriageModel:
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
         classes = self.urgency_classes
-        prep = self.opd.named_steps["prep"]
+        prep = _step(self.opd, "prep")
         return [
             self._apply_rules(classes[int(np.argmax(p))], prep.analyse(text).words)
             for text, p in zip(texts, urgency_proba, strict=True)
@@ -205,29 +209,27 @@ class TriageModel:
         """Predict each text. Review thresholds: `thresholds` if given, else those for `target_precision`,
         else the ones for the precision the model was trained with."""
         texts = list(texts)
-        x_opd, x_urg = self._features(texts)
-        opd_proba = self.opd.named_steps["clf"].predict_proba(x_opd)
+        x_opd, x_urg, analyses = self._features(texts)
+        opd_proba = _step(self.opd, "clf").predict_proba(x_opd)
         urg_proba = self._urgency_proba(x_urg)
         if thresholds is None:
             thresholds = self.thresholds if target_precision is None else self.thresholds_for(target_precision)
         opd_classes, urg_classes = self.opd_classes, self.urgency_classes
-        vocabulary = self.opd.named_steps["features"].transformer_list[0][1].vocabulary_
-        prep = self.opd.named_steps["prep"]
+        vocabulary = _step(self.opd, "features").transformer_list[0][1].vocabulary_
         # Whole-batch array work first; the loop below then handles plain Python values.
         ranked = np.argsort(-opd_proba, axis=1)[:, : 1 + N_ALTERNATIVES]
         top_probabilities = np.take_along_axis(opd_proba, ranked, axis=1).tolist()
         model_levels = urg_proba.argmax(axis=1).tolist()
         predictions = []
-        for i, (text, best, top, p_urg, m) in enumerate(
-            zip(texts, ranked.tolist(), top_probabilities, urg_proba.tolist(), model_levels, strict=True)
+        for i, (analysis, best, top, p_urg, m) in enumerate(
+            zip(analyses, ranked.tolist(), top_probabilities, urg_proba.tolist(), model_levels, strict=True)
         ):
             choices = [
                 OpdChoice(opd_classes[j], self.taxonomy.name_of(opd_classes[j]), round(p, 4))
                 for j, p in zip(best, top, strict=True)
             ]
             model_level = urg_classes[m]
-            # One normalising pass per text feeds the rules, the vocabulary check and the explanations.
-            analysis = prep.analyse(text)
+            # The text's one normalising pass fed its features and feeds the rules, vocabulary check and explanations.
             level, firings = self._apply_rules(model_level, analysis.words)
             reasons = self._review_reasons(top, choices[0].code, analysis.terms, firings, thresholds, vocabulary)
             explanation = {}
@@ -254,3 +256,8 @@ class TriageModel:
                 )
             )
         return predictions
+
+
+def _step(head: Pipeline, name: str):
+    """A pipeline's step by name (`named_steps` builds a new `Bunch` of every step on each access)."""
+    return dict(head.steps)[name]

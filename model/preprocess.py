@@ -33,6 +33,7 @@ class TextAnalysis(NamedTuple):
     words: list[str]  # normalised words (slang expanded, nothing dropped or stemmed): what the safety rules read
     terms: list[str]  # feature terms, in order
     written: list[str]  # for each feature term, the word as the citizen wrote it (for explanations)
+    document: str  # what `transform` gives for the text: the vectorisers' input
 
 
 def terms_view(document: str) -> str:
@@ -81,24 +82,22 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     def analyse(self, text: str) -> TextAnalysis:
-        """What the rest of a prediction reads besides the features: the text's normalised words and its feature
-        terms with the word the citizen wrote for each (see `TextAnalysis`). Built from the per-word results
-        `transform` remembers: the text is cleaned and split again (tens of microseconds), but its words are not
-        expanded or stemmed a second time."""
-        check_is_fitted(self, "lexicon_")
-        known = self._cache("_term_cache")
-        words: list[str] = []
-        feature_terms: list[str] = []
-        written: list[str] = []
-        for surface in surfaces(clean(text)):
-            found = known.get(surface) or self._word(surface)
-            words += found[1]
-            feature_terms += found[2]
-            written += found[3]
-        return TextAnalysis(words, feature_terms, written)
+        """What a prediction reads of a text: its normalised words, its feature terms with the word the citizen
+        wrote for each, and its `transform` output (see `TextAnalysis`)."""
+        return self.analyse_all([text])[0]
+
+    def analyse_all(self, texts: Iterable[str]) -> list[TextAnalysis]:
+        """`analyse` for each text. A prediction needs both the features and the words behind them, and this gives
+        both from one pass over each text; a batch's new words are stemmed together, as in `transform`."""
+        self._check_fitted()
+        cleaned = [clean(text) for text in _as_texts(texts)]
+        written = [surfaces(c) for c in cleaned]
+        if len(written) > 1:
+            self._learn_words({w for ws in written for w in ws})
+        return [self._analysis(c, ws) for c, ws in zip(cleaned, written, strict=True)]
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
-        check_is_fitted(self, "lexicon_")
+        self._check_fitted()
         texts = _as_texts(X)
         # The same complaint comes back often (training folds, re-evaluation, resubmissions): the latest
         # distinct texts are remembered with their result.
@@ -114,13 +113,34 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
                 if len(documents) >= MAX_CACHED_DOCUMENTS:
                     documents.clear()
                 cleaned = new[text] if text in new else clean(text)
-                done = documents[text] = self._document(cleaned, words.get(cleaned) or surfaces(cleaned))
+                written = words.get(cleaned) or surfaces(cleaned)
+                done = documents[text] = self._analysis(cleaned, written).document
             out[i] = done
         return out
 
-    def _document(self, cleaned: str, written: list[str]) -> str:
-        terms_text = " ".join(found[0] for found in map(self._word, written) if found[0])
-        return f"{terms_text} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms_text
+    def _analysis(self, cleaned: str, written: list[str]) -> TextAnalysis:
+        """A cleaned text's analysis from what each of its written words becomes (see `_learn_words`)."""
+        known = self._cache("_term_cache")
+        words: list[str] = []
+        feature_terms: list[str] = []
+        written_for_terms: list[str] = []
+        joined: list[str] = []
+        for surface in written:
+            found = known.get(surface) or self._word(surface)
+            if found[0]:
+                joined.append(found[0])
+            words += found[1]
+            feature_terms += found[2]
+            written_for_terms += found[3]
+        document = " ".join(joined)
+        if self.surface:
+            document = f"{document} {VIEW_SEPARATOR} {cleaned}"
+        return TextAnalysis(words, feature_terms, written_for_terms, document)
+
+    def _check_fitted(self) -> None:
+        # scikit-learn's check reads the estimator's tags first, tens of microseconds on every request
+        if "lexicon_" not in self.__dict__:
+            check_is_fitted(self, "lexicon_")
 
     def _word(self, surface: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """What one written word becomes (see `_learn_words`), worked out now if it is new."""

@@ -9,7 +9,6 @@ the old model serving and is kept for `/v1/model`, the logs and the metrics.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import math
 import threading
@@ -50,15 +49,6 @@ class LoadStatus:
     last_check_at: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
-
-
-def _settle_memory() -> None:
-    """Collect what the previous model left, then take everything alive (above all the new model's hundreds of
-    thousands of objects) out of the garbage collector's view. Otherwise every full collection walks the whole
-    model, a pause of 150-250 ms that the requests arriving meanwhile wait out. Refcounting still frees objects."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def smoke_test(model: TriageModel) -> None:
@@ -128,7 +118,7 @@ class ModelHolder:
                 extra={"uri": uri, "version": loaded.model.version, "previous": old.model.version if old else None},
             )
             del old  # so that the collection below can free the previous model
-            _settle_memory()
+            tracking.settle_memory()
             return "loaded"
 
     def _load_and_prove(self, uri: str) -> LoadedModel:

@@ -172,9 +172,26 @@ def test_calibrated_probabilities_equal_scikit_learns(corpus, method):
     assert clf._maps.coef_t.flags.c_contiguous and restored._maps.coef_t.flags.c_contiguous
 
 
+def test_a_refitted_classifier_answers_with_its_new_fit(corpus):
+    """The fused folds are built on the first prediction after a fit; fitting again must not leave them stale."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from model.classifier import CalibratedLinearSVC
+
+    rows = corpus.groupby("opd").head(12)
+    x = TfidfVectorizer(sublinear_tf=True).fit_transform(rows["text"])
+    first, second = rows["opd"].iloc[: len(rows) // 2].unique()[:3], rows["opd"].unique()[-3:]
+    clf = CalibratedLinearSVC(cv=2)
+    for classes in (first, second):
+        keep = rows["opd"].isin(classes).to_numpy()
+        clf.fit(x[keep], rows["opd"][keep])
+        assert list(clf.classes_) == sorted(classes)
+        assert np.abs(clf.predict_proba(x) - clf.calibrated_.predict_proba(x)).max() < 1e-10
+
+
 def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
-    """Per-vectoriser settings (sublinear counts or not, l2 or no norm), union weights, and a vectoriser the fast
-    path does not handle (binary counts, so the whole union is left to scikit-learn)."""
+    """Per-vectoriser settings (sublinear counts or not, l2 or no norm, longer n-grams, stop words), union weights,
+    and a vectoriser the fast path does not handle (binary counts, so the whole union is left to scikit-learn)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
@@ -183,6 +200,8 @@ def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
         [
             ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
             ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), norm=None)),
+            ("longer", TfidfVectorizer(ngram_range=(2, 3), token_pattern=r"\S+")),
+            ("stopped", TfidfVectorizer(stop_words=["dan", "di", "yang"], sublinear_tf=True)),
             ("dropped", "drop"),
         ],
         transformer_weights={"char": 0.3},
@@ -192,6 +211,10 @@ def test_unions_with_weights_and_mixed_settings_equal_scikit_learns(corpus):
         reference = union.transform(docs)
         assert fast.shape == reference.shape and fast.nnz == reference.nnz
         assert abs(fast - reference).max() < 1e-12
+    for doc in docs[-4:]:  # one document at a time, as the service sees them, including ones with no known n-gram
+        (fast,) = transform_unions([mixed], [doc])
+        reference = mixed.transform([doc])
+        assert fast.nnz == reference.nnz and (fast.nnz == 0 or abs(fast - reference).max() < 1e-12)
 
 
 def test_calibration_folds_fitted_in_threads_match_one_at_a_time(corpus):

@@ -253,6 +253,7 @@ def predict(
     settings = get_settings()
     client = tracking.configure(settings)
     triage = _load(model or settings.champion_uri, client)
+    tracking.settle_memory()  # a file of texts is one long batch
     predictions = triage.predict(texts)
     if as_json:
         for p in predictions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tempfile
@@ -86,6 +87,18 @@ def champion(client: MlflowClient, settings: Settings) -> ModelVersion | None:
         return client.get_model_version_by_alias(settings.registered_model, settings.champion_alias)
     except MlflowException:
         return None
+
+
+def settle_memory() -> None:
+    """Call after loading a model to predict with (the service after each swap, `triase predict`, the benchmarks).
+
+    Collects what a previous model left, then takes everything alive (above all the model's hundreds of thousands
+    of objects) out of the garbage collector's view. Otherwise every full collection walks the whole model: a pause
+    of 150-250 ms that requests arriving meanwhile wait out, and about a fifth of a large batch's time.
+    Refcounting still frees objects."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def load_model(uri: str, client: MlflowClient | None = None) -> TriageModel:
