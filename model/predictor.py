@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
@@ -119,8 +118,9 @@ class TriageModel:
             share_vocabularies([opd_union, urg_union])
         self._sharing = (same_prep, same_prep and same_features(opd_union, urg_union))
 
-    def _features(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, list[TextAnalysis]]:
-        """Each head's features for the texts, and the analysis of each text (`IndonesianPreprocessor.analyse`)."""
+    def _features(self, texts: list[str], analyses: list[TextAnalysis] | None = None):
+        """Each head's features for the texts; `analyses` of the texts (`IndonesianPreprocessor.analyse_all`),
+        when the caller has them, spare preprocessing them again."""
         # Both heads usually share preprocessing settings: run it once and feed both.
         opd_prep, urg_prep = _step(self.opd, "prep"), _step(self.urgency, "prep")
         opd_union, urg_union = _step(self.opd, "features"), _step(self.urgency, "features")
@@ -128,16 +128,15 @@ class TriageModel:
             self._share()
         same_prep, same_features_ = self._sharing
         memo = self.__dict__.setdefault("_feature_memo", FeatureMemo())
-        analyses = opd_prep.analyse_all(texts)
-        opd_documents = [a.document for a in analyses]
+        opd_documents = opd_prep.transform(texts) if analyses is None else [a.document for a in analyses]
         if not same_prep:
             (x_opd,) = transform_unions([opd_union], opd_documents, memo)
-            return x_opd, transform_unions([urg_union], urg_prep.transform(texts), memo)[0], analyses
+            return x_opd, transform_unions([urg_union], urg_prep.transform(texts), memo)[0]
         if same_features_:  # heads fitted on the same texts with the same settings
             (x,) = transform_unions([opd_union], opd_documents, memo)
-            return x, x, analyses
+            return x, x
         x_opd, x_urg = transform_unions([opd_union, urg_union], opd_documents, memo)
-        return x_opd, x_urg, analyses
+        return x_opd, x_urg
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -146,7 +145,7 @@ class TriageModel:
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(opd probabilities, urgency probabilities), columns in `opd_classes` / `urgency_classes` order."""
-        x_opd, x_urg, _ = self._features(list(texts))
+        x_opd, x_urg = self._features(list(texts))
         return _step(self.opd, "clf").predict_proba(x_opd), self._urgency_proba(x_urg)
 
     def _urgency_proba(self, x_urg) -> np.ndarray:
@@ -165,10 +164,10 @@ class TriageModel:
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
         classes = self.urgency_classes
-        prep = _step(self.opd, "prep")
+        analyses = _step(self.opd, "prep").analyse_all(texts)
         return [
-            self._apply_rules(classes[int(np.argmax(p))], prep.analyse(text).words)
-            for text, p in zip(texts, urgency_proba, strict=True)
+            self._apply_rules(classes[int(np.argmax(p))], analysis.words)
+            for analysis, p in zip(analyses, urgency_proba, strict=True)
         ]
 
     def _apply_rules(self, level: str, words: list[str]) -> tuple[str, list[Firing]]:
@@ -209,7 +208,9 @@ class TriageModel:
         """Predict each text. Review thresholds: `thresholds` if given, else those for `target_precision`,
         else the ones for the precision the model was trained with."""
         texts = list(texts)
-        x_opd, x_urg, analyses = self._features(texts)
+        # The texts' one normalising pass feeds their features, the rules, the vocabulary check and the explanations.
+        analyses = _step(self.opd, "prep").analyse_all(texts)
+        x_opd, x_urg = self._features(texts, analyses)
         opd_proba = _step(self.opd, "clf").predict_proba(x_opd)
         urg_proba = self._urgency_proba(x_urg)
         if thresholds is None:
@@ -229,7 +230,6 @@ class TriageModel:
                 for j, p in zip(best, top, strict=True)
             ]
             model_level = urg_classes[m]
-            # The text's one normalising pass fed its features and feeds the rules, vocabulary check and explanations.
             level, firings = self._apply_rules(model_level, analysis.words)
             reasons = self._review_reasons(top, choices[0].code, analysis.terms, firings, thresholds, vocabulary)
             explanation = {}

@@ -114,7 +114,8 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
                     documents.clear()
                 cleaned = new[text] if text in new else clean(text)
                 written = words.get(cleaned) or surfaces(cleaned)
-                done = documents[text] = self._analysis(cleaned, written).document
+                terms_text = " ".join(found[0] for found in map(self._word, written) if found[0])
+                done = documents[text] = self._document(cleaned, terms_text)
             out[i] = done
         return out
 
@@ -132,10 +133,11 @@ class IndonesianPreprocessor(TransformerMixin, BaseEstimator):
             words += found[1]
             feature_terms += found[2]
             written_for_terms += found[3]
-        document = " ".join(joined)
-        if self.surface:
-            document = f"{document} {VIEW_SEPARATOR} {cleaned}"
-        return TextAnalysis(words, feature_terms, written_for_terms, document)
+        return TextAnalysis(words, feature_terms, written_for_terms, self._document(cleaned, " ".join(joined)))
+
+    def _document(self, cleaned: str, terms_text: str) -> str:
+        """The vectorisers' input: the feature terms, then (with `surface`) the cleaned text as written."""
+        return f"{terms_text} {VIEW_SEPARATOR} {cleaned}" if self.surface else terms_text
 
     def _check_fitted(self) -> None:
         # scikit-learn's check reads the estimator's tags first, tens of microseconds on every request
