@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from model.classifier import CalibratedLinearSVC
+from model.features import FastTfidfVectorizer
 from model.preprocess import IndonesianPreprocessor, surface_view, terms_view
 
 
@@ -30,10 +30,10 @@ def build_head(
     """A head for either label set; keyword arguments come from `training/params.yaml`."""
     if unknown:
         raise TypeError(f"unknown head parameter(s): {sorted(unknown)}")
-    features: list[tuple[str, TfidfVectorizer]] = [
+    features: list[tuple[str, FastTfidfVectorizer]] = [
         (
             "word",
-            TfidfVectorizer(
+            FastTfidfVectorizer(
                 ngram_range=(1, word_ngram_max),
                 min_df=word_min_df,
                 sublinear_tf=True,
@@ -47,7 +47,7 @@ def build_head(
         features.append(
             (
                 "char",
-                TfidfVectorizer(
+                FastTfidfVectorizer(
                     analyzer="char_wb",
                     ngram_range=tuple(char_ngram_range),
                     min_df=char_min_df,
@@ -61,7 +61,7 @@ def build_head(
         features.append(
             (
                 "surface",
-                TfidfVectorizer(
+                FastTfidfVectorizer(
                     ngram_range=(1, 2), min_df=surface_min_df, sublinear_tf=True, preprocessor=surface_view
                 ),
             )

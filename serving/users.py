@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -14,8 +15,13 @@ from serving.db import Database, User
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
-# Checked when the user does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("no such user, no such password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the user does not exist, so a wrong name takes as long as a wrong password. Made on first
+    use, not at import: an Argon2 hash is deliberately slow, and every service start would pay for it."""
+    return _hasher.hash("no such user, no such password")
 
 
 class UserError(ValueError):
@@ -70,7 +76,7 @@ class Users:
         with self.db.session() as session:
             user = session.scalar(select(User).where(User.username == username.strip()))
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,7 +16,7 @@ from model import normalize
 from model.features import same_features, transform_unions
 from model.pipeline import build_head
 from model.preprocess import IndonesianPreprocessor
-from serving.batcher import MicroBatcher
+from serving.batcher import INLINE_TEXTS, MicroBatcher
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +87,11 @@ class FakeModel:
     def __init__(self, name: str):
         self.name = name
         self.calls: list[list[str]] = []
+        self.threads: list[threading.Thread] = []
 
     def predict(self, texts, thresholds=None):
         self.calls.append(list(texts))
+        self.threads.append(threading.current_thread())
         if "boom" in texts:
             raise RuntimeError("model failed")
         return [f"{self.name}:{t}" for t in texts]
@@ -147,6 +150,35 @@ def test_character_ngrams_word_by_word_equal_scikit_learns():
     union = FeatureUnion([("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True))])
     union.fit(docs)
     assert abs(transform_unions([union], docs)[0] - union.transform(docs)).max() < 1e-12
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True},
+        {"ngram_range": (2, 3), "token_pattern": r"\S+"},
+        {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2, "sublinear_tf": True},
+        {"analyzer": "char_wb", "ngram_range": (1, 3), "lowercase": False},
+        {"stop_words": ["dan", "di", "yang"], "ngram_range": (1, 2)},  # left to scikit-learn's analyser
+        {"analyzer": "char", "ngram_range": (2, 3)},
+    ],
+)
+def test_the_fast_vectoriser_fits_and_transforms_as_scikit_learns(corpus, settings):
+    """Same vocabulary, idf and matrices as `TfidfVectorizer`, whitespace of any kind and empty texts included;
+    and it clones and pickles with its parameters."""
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from model.features import FastTfidfVectorizer
+
+    docs = [*corpus["text"].tolist()[:150], "", "jalan  rusak\tparah\njalan", "Jalan JALAN ééé"]
+    plain, fast = TfidfVectorizer(**settings), FastTfidfVectorizer(**settings)
+    x_plain, x_fast = plain.fit_transform(docs[:120]), fast.fit_transform(docs[:120])
+    assert fast.vocabulary_ == plain.vocabulary_ and np.array_equal(fast.idf_, plain.idf_)
+    assert (x_fast != x_plain).nnz == 0
+    assert (fast.transform(docs[100:]) != plain.transform(docs[100:])).nnz == 0
+    again = pickle.loads(pickle.dumps(clone(fast)))
+    assert type(again) is FastTfidfVectorizer and again.get_params() == fast.get_params()
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
@@ -236,3 +268,19 @@ def test_calibration_folds_fitted_in_threads_match_one_at_a_time(corpus):
     old = CalibratedLinearSVC.__new__(CalibratedLinearSVC)
     old.__setstate__(state)
     assert old.get_params()["n_jobs"] == -1 and (old.predict(x) == both.predict(x)).all()
+
+
+def test_small_calls_run_on_the_event_loop_and_large_ones_leave_it_free():
+    async def scenario():
+        batcher = MicroBatcher()
+        batcher.start()
+        model = loaded("v1")
+        small = await batcher.predict(model, ["a"] * INLINE_TEXTS)
+        large = await batcher.predict(model, ["b"] * (INLINE_TEXTS + 1))
+        await batcher.stop()
+        return model.model.threads, small, large
+
+    threads, small, large = asyncio.run(scenario())
+    assert small == ["v1:a"] * INLINE_TEXTS and large == ["v1:b"] * (INLINE_TEXTS + 1)
+    assert threads[0] is threading.main_thread()  # asyncio.run's loop runs in this (the main) thread
+    assert threads[1] is not threading.main_thread()
