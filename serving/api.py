@@ -34,6 +34,8 @@ ERRORS = {
 }
 
 router = APIRouter()
+# Routes that only read memory are `async def`: FastAPI runs a plain `def` route in its thread pool, and the hand-over
+# of the interpreter to that thread and back cost a busy service milliseconds per request (probes included).
 
 
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
@@ -66,7 +68,7 @@ async def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, lo
 
 
 @router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
-def model_info(key: IntakeKey, loaded: Model, holder: HolderDep, settings: SettingsDep) -> ModelInfo:
+async def model_info(key: IntakeKey, loaded: Model, holder: HolderDep, settings: SettingsDep) -> ModelInfo:
     """The model being served: version, run, training figures, label sets, review thresholds, reload status."""
     m = loaded.model
     return ModelInfo(
@@ -98,7 +100,7 @@ def load_status(holder, settings) -> LoadStatus:
 
 @router.get("/v1/taxonomy", response_model=TaxonomyOut, responses={k: ERRORS[k] for k in (401, 429, 503)},
             tags=["model"])  # fmt: skip
-def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
+async def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
     """The OPD routing codes with their names and scope, and the urgency scale (most urgent first)."""
     tax = holder.current.model.taxonomy if holder.current else default_taxonomy()
     return TaxonomyOut(
@@ -123,13 +125,13 @@ async def reload(key: AdminKey, holder: HolderDep) -> ReloadOutcome:
 
 
 @router.get("/healthz", response_model=Health, tags=["operations"])
-def healthz() -> Health:
+async def healthz() -> Health:
     """Liveness: the process answers. Cheap on purpose; says nothing about the model."""
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["operations"])
-def readyz(holder: HolderDep) -> Response:
+async def readyz(holder: HolderDep) -> Response:
     """Readiness: 200 once a model is loaded and has passed its smoke prediction, else 503 with the reason."""
     current = holder.current
     if current is None:
