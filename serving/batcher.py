@@ -6,8 +6,8 @@ call per model version, and hands each request its own predictions back. Nothing
 service is idle a request is predicted at once, and under load the texts that arrived during the previous call
 form the next batch. One call at a time also keeps the model from competing with itself for the interpreter.
 
-A small call (a few milliseconds) runs on the event loop itself. Handing it to a worker thread bought nothing,
-since the model holds the interpreter either way, and cost two hand-overs of the interpreter between threads:
+A small call (`INLINE_CHARS`, a few milliseconds) runs on the event loop itself. Handing it to a worker thread
+bought nothing, since the model holds the interpreter either way, and cost two hand-overs of the interpreter:
 at 200 requests/s on a slow 2-core host, median latency 14-53 ms through a thread against 6-11 ms inline (p99
 47-195 against 21-49 ms). Larger calls still go to a thread, so the loop keeps answering health checks.
 """
@@ -24,7 +24,9 @@ from serving.loader import LoadedModel
 
 log = logging.getLogger("triase.batcher")
 
-INLINE_TEXTS = 8  # calls of up to this many texts run on the event loop (about 5 ms on a slow host)
+# Calls whose texts add up to at most this many characters run on the event loop: a few milliseconds on a slow
+# host. (A typical complaint is 200-700 characters; one text may be up to `max_text_chars`, 20,000 by default.)
+INLINE_CHARS = 4_000
 
 
 @dataclass
@@ -77,7 +79,7 @@ class MicroBatcher:
         loaded = jobs[0].loaded
         texts = [t for job in jobs for t in job.texts]
         try:
-            if len(texts) <= INLINE_TEXTS:
+            if sum(map(len, texts)) <= INLINE_CHARS:
                 predictions = loaded.model.predict(texts, thresholds=loaded.thresholds)
             else:
                 predictions = await asyncio.to_thread(loaded.model.predict, texts, thresholds=loaded.thresholds)

@@ -16,7 +16,7 @@ from model import normalize
 from model.features import same_features, transform_unions
 from model.pipeline import build_head
 from model.preprocess import IndonesianPreprocessor
-from serving.batcher import INLINE_TEXTS, MicroBatcher
+from serving.batcher import INLINE_CHARS, MicroBatcher
 
 
 @pytest.fixture(scope="module")
@@ -275,12 +275,13 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_leave_it_free():
         batcher = MicroBatcher()
         batcher.start()
         model = loaded("v1")
-        small = await batcher.predict(model, ["a"] * INLINE_TEXTS)
-        large = await batcher.predict(model, ["b"] * (INLINE_TEXTS + 1))
+        few = [f"keluhan {i}" for i in range(10)]
+        small = await batcher.predict(model, few)
+        large = await batcher.predict(model, ["x" * (INLINE_CHARS + 1)])  # one long text is a large call too
         await batcher.stop()
-        return model.model.threads, small, large
+        return model.model.threads, few, small, large
 
-    threads, small, large = asyncio.run(scenario())
-    assert small == ["v1:a"] * INLINE_TEXTS and large == ["v1:b"] * (INLINE_TEXTS + 1)
+    threads, few, small, large = asyncio.run(scenario())
+    assert small == [f"v1:{t}" for t in few] and large == ["v1:" + "x" * (INLINE_CHARS + 1)]
     assert threads[0] is threading.main_thread()  # asyncio.run's loop runs in this (the main) thread
     assert threads[1] is not threading.main_thread()
