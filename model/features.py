@@ -141,7 +141,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
     def build_analyzer(self) -> Callable[[str], list[str]]:
         if self.analyzer == "char_wb":
             return _char_wb_analyser(self)
-        if self.analyzer == "word" and self.get_stop_words() is None:
+        if _joins_words(self):
             return _word_analyser(self)
         return super().build_analyzer()
 
@@ -168,9 +168,12 @@ def _analysis_key(v: TfidfVectorizer) -> tuple:
 
 def _analyser(v: TfidfVectorizer) -> Callable[[str], list[str]]:
     """`v.build_analyzer()`, or for word n-grams without stop words the same n-grams made faster."""
-    if v.analyzer != "word" or v.get_stop_words() is not None:
-        return v.build_analyzer()
-    return _word_analyser(v)
+    return _word_analyser(v) if _joins_words(v) else v.build_analyzer()
+
+
+def _joins_words(v: TfidfVectorizer) -> bool:
+    """Whether `_word_analyser` gives `v`'s n-grams: word n-grams, with no stop words removed between them."""
+    return v.analyzer == "word" and v.get_stop_words() is None
 
 
 def _word_analyser(v: TfidfVectorizer) -> Callable[[str], list[str]]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from model.abstention import ValidationSet
@@ -118,7 +119,9 @@ class TriageModel:
             share_vocabularies([opd_union, urg_union])
         self._sharing = (same_prep, same_prep and same_features(opd_union, urg_union))
 
-    def _features(self, texts: list[str], analyses: list[TextAnalysis] | None = None):
+    def _features(
+        self, texts: list[str], analyses: list[TextAnalysis] | None = None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Each head's features for the texts; `analyses` of the texts (`IndonesianPreprocessor.analyse_all`),
         when the caller has them, spare preprocessing them again."""
         # Both heads usually share preprocessing settings: run it once and feed both.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -79,10 +80,8 @@ class MicroBatcher:
         loaded = jobs[0].loaded
         texts = [t for job in jobs for t in job.texts]
         try:
-            if sum(map(len, texts)) <= INLINE_CHARS:
-                predictions = loaded.model.predict(texts, thresholds=loaded.thresholds)
-            else:
-                predictions = await asyncio.to_thread(loaded.model.predict, texts, thresholds=loaded.thresholds)
+            call = functools.partial(loaded.model.predict, texts, thresholds=loaded.thresholds)
+            predictions = call() if sum(map(len, texts)) <= INLINE_CHARS else await asyncio.to_thread(call)
         except Exception as exc:  # every waiting request gets the failure; the loop goes on
             log.exception("model call failed", extra={"texts": len(texts)})
             for job in jobs:
