@@ -24,11 +24,9 @@ import pandas as pd
 import typer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import precision_score
-from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from model.abstention import ValidationSet
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 from model.pipeline import build_head
 from model.predictor import ReviewPolicy, TriageModel
@@ -37,7 +35,7 @@ from model.taxonomy import default_taxonomy
 from training import tracking
 from training.metrics import opd_metrics, urgency_metrics
 from training.settings import get_settings
-from training.train import load_params
+from training.train import fit_with_validation, load_params
 
 SPLIT_DATE = "2022-10-01"
 OUT = PROJECT_ROOT / "benchmarks" / "out"
@@ -131,11 +129,7 @@ def main(
     print("Triase pipeline: out-of-fold predictions on the training months for thresholds …")
     params = load_params()
     x_train, y_train = train["text"].tolist(), train["opd"].tolist()
-    oof = cross_val_predict(
-        build_head(**params["opd"]), x_train, y_train, cv=params["review"]["cv"], method="predict_proba"
-    )
-    validation = ValidationSet.from_proba(y_train, oof, sorted(set(y_train)))
-    opd_head = build_head(**params["opd"]).fit(x_train, y_train)
+    opd_head, validation = fit_with_validation(params["opd"], x_train, y_train, cv=params["review"]["cv"])
     corpus = pd.read_csv(CORPUS_PATH, dtype=str, keep_default_na=False)
     urgency_head = build_head(**params["urgency"]).fit(corpus["text"].tolist(), corpus["urgency"].tolist())
     model = TriageModel(

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from model.pipeline import build_head
 from model.taxonomy import URGENCY_LEVELS
 from tests.conftest import client_for
 from training import tracking
 from training.cli import app
-from training.train import load_params, train
+from training.train import fit_with_validation, load_params, train
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -62,6 +63,20 @@ def test_held_out_quality_is_sane(store):
     # Far above chance (1/23 and 1/4): a broken pipeline or label shuffle would fail this.
     assert result.metrics["opd"]["accuracy"] > 0.6
     assert result.metrics["urgency"]["macro_f1"] > 0.4
+
+
+def test_the_head_fitted_with_validation_is_the_plain_head_and_its_validation_is_out_of_fold(corpus):
+    sample = corpus.groupby("opd").head(25)
+    texts, labels = sample["text"].tolist(), sample["opd"].tolist()
+    params = {**load_params()["opd"], "calibration": "sigmoid", "calibration_cv": 2}
+    head, validation = fit_with_validation(params, texts, labels, cv=3)
+    plain = build_head(**params).fit(texts, labels)
+    # liblinear's coordinate descent visits samples in a random order: equal to within its tolerance.
+    assert head.predict_proba(texts) == pytest.approx(plain.predict_proba(texts), abs=1e-4)
+    # The head has seen every text; the validation probabilities come from classifiers that had not.
+    in_sample = head.predict_proba(texts).max(axis=1).mean()
+    assert len(validation.confidence) == len(texts)
+    assert validation.confidence.mean() < in_sample - 0.05
 
 
 def test_model_round_trips_through_mlflow(store):
