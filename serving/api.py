@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from model.taxonomy import default_taxonomy
 from serving import predictions
-from serving.deps import AdminKey, BatcherDep, HolderDep, IntakeKey, MetricsDep, Model, RecorderDep, SettingsDep
+from serving.deps import AdminKey, IntakeKey, Model, Service, ServiceDep
 from serving.schemas import (
     BatchRequest,
     BatchResponse,
@@ -39,24 +39,24 @@ router = APIRouter()
 
 
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
-async def predict(body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, settings: SettingsDep,
-                  metrics: MetricsDep, recorder: RecorderDep, batcher: BatcherDep) -> PredictResponse:  # fmt: skip
+async def predict(
+    body: PredictRequest, request: Request, key: IntakeKey, loaded: Model, service: ServiceDep
+) -> PredictResponse:
     """Suggest the OPD (with two alternatives) and the urgency of one complaint, and say whether a person
     should review it."""
-    predictions.check_length(body, settings.max_text_chars)
-    return await predictions.predict_one(body, loaded, request.state.request_id, metrics, recorder, batcher)
+    predictions.check_length(body, service.settings.max_text_chars)
+    return await predictions.predict_one(body, loaded, request.state.request_id, service)
 
 
 @router.post("/v1/predict/batch", response_model=BatchResponse, responses=ERRORS, tags=["predict"])
-async def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, loaded: Model,
-                        settings: SettingsDep, metrics: MetricsDep, recorder: RecorderDep,
-                        batcher: BatcherDep) -> BatchResponse:  # fmt: skip
+async def predict_batch(
+    body: BatchRequest, request: Request, key: IntakeKey, loaded: Model, service: ServiceDep
+) -> BatchResponse:
     """Predict up to `max_batch_items` complaints at once. Each slot says `ok` with its result, or its errors."""
-    if len(body.items) > settings.max_batch_items:
-        predictions.reject_batch_size(len(body.items), settings.max_batch_items)
-    slots = await predictions.predict_batch(
-        body.items, loaded, request.state.request_id, metrics, recorder, batcher, settings.max_text_chars
-    )
+    limit = service.settings.max_batch_items
+    if len(body.items) > limit:
+        predictions.reject_batch_size(len(body.items), limit)
+    slots = await predictions.predict_batch(body.items, loaded, request.state.request_id, service)
     succeeded = sum(s.ok for s in slots)
     return BatchResponse(
         request_id=request.state.request_id,
@@ -68,7 +68,7 @@ async def predict_batch(body: BatchRequest, request: Request, key: IntakeKey, lo
 
 
 @router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
-async def model_info(key: IntakeKey, loaded: Model, holder: HolderDep, settings: SettingsDep) -> ModelInfo:
+async def model_info(key: IntakeKey, loaded: Model, service: ServiceDep) -> ModelInfo:
     """The model being served: version, run, training figures, label sets, review thresholds, reload status."""
     m = loaded.model
     return ModelInfo(
@@ -83,11 +83,12 @@ async def model_info(key: IntakeKey, loaded: Model, holder: HolderDep, settings:
         urgency_labels=m.urgency_classes,
         target_precision=loaded.target_precision,
         thresholds=loaded.thresholds,
-        status=load_status(holder, settings),
+        status=load_status(service),
     )
 
 
-def load_status(holder, settings) -> LoadStatus:
+def load_status(service: Service) -> LoadStatus:
+    holder, settings = service.holder, service.settings
     return LoadStatus(
         source=holder.source,
         watching=holder.watches_alias and settings.reload_interval > 0,
@@ -100,9 +101,10 @@ def load_status(holder, settings) -> LoadStatus:
 
 @router.get("/v1/taxonomy", response_model=TaxonomyOut, responses={k: ERRORS[k] for k in (401, 429, 503)},
             tags=["model"])  # fmt: skip
-async def taxonomy(key: IntakeKey, holder: HolderDep) -> TaxonomyOut:
+async def taxonomy(key: IntakeKey, service: ServiceDep) -> TaxonomyOut:
     """The OPD routing codes with their names and scope, and the urgency scale (most urgent first)."""
-    tax = holder.current.model.taxonomy if holder.current else default_taxonomy()
+    current = service.holder.current
+    tax = current.model.taxonomy if current else default_taxonomy()
     return TaxonomyOut(
         opd=[{"code": o.code, "name": o.name, "scope": o.scope} for o in tax.opds],
         urgency_levels=list(tax.urgency_levels),
@@ -113,8 +115,9 @@ ADMIN_ERRORS = {**{k: ERRORS[k] for k in (401, 429, 503)}, 403: {"model": ErrorB
 
 
 @router.post("/v1/admin/reload", response_model=ReloadOutcome, responses=ADMIN_ERRORS, tags=["admin"])
-async def reload(key: AdminKey, holder: HolderDep) -> ReloadOutcome:
+async def reload(key: AdminKey, service: ServiceDep) -> ReloadOutcome:
     """Check the model source now; load, prove and swap in a new version if there is one."""
+    holder = service.holder
     outcome = await asyncio.to_thread(holder.check, True)
     current = holder.current
     return ReloadOutcome(
@@ -131,16 +134,16 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["operations"])
-async def readyz(holder: HolderDep) -> Response:
+async def readyz(service: ServiceDep) -> Response:
     """Readiness: 200 once a model is loaded and has passed its smoke prediction, else 503 with the reason."""
-    current = holder.current
+    current = service.holder.current
     if current is None:
-        reason = holder.status.last_error or "loading the model"
+        reason = service.holder.status.last_error or "loading the model"
         return JSONResponse(status_code=503, content=Readiness(status="not_ready", reason=reason).model_dump())
     return JSONResponse(Readiness(status="ready", model=predictions.model_ref(current)).model_dump())
 
 
 @router.get("/metrics", tags=["operations"], response_class=Response)
-def metrics(m: MetricsDep) -> Response:
+def metrics(service: ServiceDep) -> Response:
     """Prometheus metrics (text exposition format)."""
-    return Response(m.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(service.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -20,6 +20,7 @@ from serving.api import router
 from serving.apikeys import ApiKeys
 from serving.batcher import MicroBatcher
 from serving.db import Database
+from serving.deps import Service
 from serving.loader import ModelHolder
 from serving.logs import configure_logging, logging_in_background
 from serving.metrics import Metrics
@@ -98,16 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 db.dispose()
 
     app = FastAPI(title="Triase", version="1.0", description=DESCRIPTION, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.state.holder = holder
+    app.state.service = Service(settings, metrics, holder, recorder, batcher)
     app.state.db = db
     app.state.api_keys = ApiKeys(
         db, cache_seconds=settings.key_cache_seconds, recheck_seconds=settings.key_recheck_seconds
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
-    app.state.recorder = recorder
-    app.state.batcher = batcher
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret or db.shared_secret("session"),

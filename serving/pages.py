@@ -45,7 +45,7 @@ def get_db(request: Request) -> Database:
 
 
 def taxonomy(request: Request) -> Taxonomy:
-    holder = request.app.state.holder
+    holder = request.app.state.service.holder
     return holder.current.model.taxonomy if holder.current else default_taxonomy()
 
 

@@ -9,13 +9,13 @@ from pydantic import ValidationError
 
 from model.normalize import mask_identifiers
 from model.predictor import Prediction
-from serving.batcher import MicroBatcher
 from serving.db import utcnow
+from serving.deps import Service
 from serving.errors import field_errors
 from serving.loader import LoadedModel
 from serving.logs import text_fingerprint
 from serving.metrics import Metrics
-from serving.recorder import Recorder, record_of
+from serving.recorder import record_of
 from serving.schemas import BatchSlot, ModelRef, PredictRequest, PredictResponse
 
 log = logging.getLogger("triase.predict")
@@ -76,29 +76,16 @@ def respond(
 
 
 async def predict_one(
-    request: PredictRequest,
-    loaded: LoadedModel,
-    request_id: str,
-    metrics: Metrics,
-    recorder: Recorder,
-    batcher: MicroBatcher,
+    request: PredictRequest, loaded: LoadedModel, request_id: str, service: Service
 ) -> PredictResponse:
     received_at = utcnow()
-    (prediction,) = await batcher.predict(loaded, [request.text])
-    response = respond(prediction, request, loaded, request_id, metrics)
-    recorder.submit([record_of(response, request, received_at, request_id)])
+    (prediction,) = await service.batcher.predict(loaded, [request.text])
+    response = respond(prediction, request, loaded, request_id, service.metrics)
+    service.recorder.submit([record_of(response, request, received_at, request_id)])
     return response
 
 
-async def predict_batch(
-    items: list,
-    loaded: LoadedModel,
-    request_id: str,
-    metrics: Metrics,
-    recorder: Recorder,
-    batcher: MicroBatcher,
-    max_text_chars: int,
-) -> list[BatchSlot]:
+async def predict_batch(items: list, loaded: LoadedModel, request_id: str, service: Service) -> list[BatchSlot]:
     """Validate each item on its own; predict all valid ones in one vectorised call."""
     received_at = utcnow()
     slots: list[BatchSlot | None] = [None] * len(items)
@@ -109,18 +96,18 @@ async def predict_batch(
         except ValidationError as exc:
             slots[i] = BatchSlot(index=i, ok=False, errors=field_errors(exc.errors(), ("items", i)))
             continue
-        error = too_long(request.text, max_text_chars, ("text",))
+        error = too_long(request.text, service.settings.max_text_chars, ("text",))
         if error:
             slots[i] = BatchSlot(index=i, ok=False, errors=field_errors([error], ("items", i)))
             continue
         valid.append((i, request))
-    predictions = await batcher.predict(loaded, [r.text for _, r in valid]) if valid else []
+    predictions = await service.batcher.predict(loaded, [r.text for _, r in valid]) if valid else []
     records = []
     for (i, request), prediction in zip(valid, predictions, strict=True):
-        response = respond(prediction, request, loaded, request_id, metrics)
+        response = respond(prediction, request, loaded, request_id, service.metrics)
         slots[i] = BatchSlot(index=i, ok=True, result=response)
         records.append(record_of(response, request, received_at, f"{request_id}/{i}"))
-    recorder.submit(records)
+    service.recorder.submit(records)
     return [s for s in slots if s is not None]
 
 

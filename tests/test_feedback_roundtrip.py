@@ -40,7 +40,7 @@ def test_corrections_flow_back_into_the_next_model(store, tmp_path, monkeypatch)
         for text, choices in CORRECTIONS:
             r = client.post("/v1/predict", json={"text": text}, headers={"X-API-Key": keys.intake}).json()
             wanted[text] = choices[0] if choices[0] != r["opd"]["code"] else choices[1]
-        assert client.app.state.recorder.wait_idle()
+        assert client.app.state.service.recorder.wait_idle()
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/review/login").text).group(1)
         client.post("/review/login", data={"username": "ani", "password": "sandi-ani-123", "csrf": token})
         from serving.db import Complaint

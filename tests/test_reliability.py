@@ -49,7 +49,7 @@ def test_an_unreachable_registry_keeps_the_old_model_serving(store, tmp_path):
     keys = make_keys(settings)
     with started(settings) as client:
         wait_ready(client)
-        holder = client.app.state.holder
+        holder = client.app.state.service.holder
 
         def unreachable(*args, **kwargs):
             raise MlflowException("API request to registry failed: connection refused")
@@ -85,7 +85,7 @@ def test_predictions_continue_while_the_database_is_down(store, tmp_path, postgr
             ]
             batch = client.post("/v1/predict/batch", json={"items": [{"text": TEXT}] * 3}, headers=headers)
             assert answers == [200] * 5 and batch.status_code == 200
-            assert client.app.state.recorder.pending >= 8
+            assert client.app.state.service.recorder.pending >= 8
             unknown = client.post("/v1/predict", json={"text": TEXT}, headers={"X-API-Key": keys.admin})
             assert unknown.status_code == 503, "a key never verified cannot be checked now: 503, not 500"
             page = client.get("/review/login")
@@ -94,7 +94,7 @@ def test_predictions_continue_while_the_database_is_down(store, tmp_path, postgr
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
             admin.dispose()
-        assert client.app.state.recorder.wait_idle(30)
+        assert client.app.state.service.recorder.wait_idle(30)
         with client.app.state.db.session() as s:
             assert len(list(s.scalars(select(Complaint.id)))) == 9, "every prediction was recorded once"
 
@@ -134,7 +134,7 @@ def test_injection_attempts_are_stored_verbatim_and_shown_escaped(store, tmp_pat
             body = {"text": f"Laporan jalan rusak {attack}", "id": attack[:200], "channel": attack[:50]}
             answer = client.post("/v1/predict", json=body, headers={"X-API-Key": keys.intake, "X-Request-ID": f"r{i}"})
             assert answer.status_code == 200 and answer.json()["id"] == attack[:200]
-        assert client.app.state.recorder.wait_idle()
+        assert client.app.state.service.recorder.wait_idle()
         with client.app.state.db.session() as s:
             stored = {c.record_id: c for c in s.scalars(select(Complaint))}
         assert len(stored) == len(INJECTIONS)

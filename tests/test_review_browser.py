@@ -44,7 +44,7 @@ def live(store, tmp_path_factory):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while app.state.holder.current is None and time.monotonic() < deadline:
+    while app.state.service.holder.current is None and time.monotonic() < deadline:
         time.sleep(0.1)
     Users(app.state.db).create("ani", "sandi-ani-123", "reviewer")
     yield f"http://127.0.0.1:{port}", app, keys
@@ -69,7 +69,7 @@ def submit_complaint(live, text: str) -> None:
     base, app, keys = live
     response = httpx.post(f"{base}/v1/predict", json={"text": text}, headers={"X-API-Key": keys.intake})
     assert response.status_code == 200
-    assert app.state.recorder.wait_idle()
+    assert app.state.service.recorder.wait_idle()
 
 
 def log_in(page, base: str) -> None:

@@ -46,7 +46,7 @@ def login(client, username, password, next_path="/review"):
 def predicted(client, keys, *texts) -> list[int]:
     for t in texts:
         assert client.post("/v1/predict", json={"text": t}, headers={"X-API-Key": keys.intake}).status_code == 200
-    assert client.app.state.recorder.wait_idle()
+    assert client.app.state.service.recorder.wait_idle()
     with client.app.state.db.session() as s:
         return list(s.scalars(select(Complaint.id).order_by(Complaint.id)))
 
@@ -146,14 +146,14 @@ def test_hostile_text_is_stored_verbatim_and_shown_escaped(app):
 
 def test_queue_filters_and_search_through_the_page(app):
     client, _ = app
-    client.app.state.recorder.submit(
+    client.app.state.service.recorder.submit(
         [
             record(1, "Parkir liar di trotoar Nagoya"),
             record(2, "Kebakaran lahan dekat bandara", "pemadam-kebakaran", "darurat", needs_review=True),
             record(3, "Pungli 100% nyata di kantor", "satpol-pp"),
         ]
     )
-    assert client.app.state.recorder.wait_idle()
+    assert client.app.state.service.recorder.wait_idle()
     login(client, "ani", "sandi-ani-123")
 
     def rows(**params):

@@ -368,7 +368,7 @@ def test_the_loaded_model_is_kept_out_of_garbage_collection(service):
     """A full collection that walks the model's objects pauses every waiting request for 150-250 ms."""
     import gc
 
-    holder = service[0].app.state.holder
+    holder = service[0].app.state.service.holder
     assert holder.current is not None and gc.get_freeze_count() > 100_000
     assert not any(obj is holder.current.model.opd for obj in gc.get_objects(generation=2))
 
