@@ -105,8 +105,9 @@ def prediction_figures(texts: list[str], n: int) -> dict[str, float]:
     }
 
 
-def footprint() -> dict[str, float]:
-    """Artifact size, and a fresh `triase serve` from start to ready, and its memory after warm-up."""
+def footprint(starts: int = 3) -> dict:
+    """Artifact size; `starts` fresh `triase serve` processes timed from launch to ready (the median reported,
+    each shown: one start varies by a second on a noisy host); the last one's memory after warm-up."""
     import httpx
 
     from benchmarks.processes import create_key, rss_mib, start_service, stop
@@ -119,9 +120,13 @@ def footprint() -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="triase-bench-"))
     env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
     key = create_key(env)  # a separate command: not part of the service's start
-    t0 = time.perf_counter()
-    proc, base, key = start_service(env, work / "serve.log", key=key)
-    ready = time.perf_counter() - t0
+    readies = []
+    for i in range(starts):
+        t0 = time.perf_counter()
+        proc, base, key = start_service(env, work / "serve.log", key=key)
+        readies.append(time.perf_counter() - t0)
+        if i < starts - 1:
+            stop(proc)
     try:
         texts = pd.read_csv(CORPUS_PATH)["text"].tolist()[:200]
         for t in texts:
@@ -129,7 +134,7 @@ def footprint() -> dict[str, float]:
         rss = rss_mib(proc.pid)
     finally:
         stop(proc)
-    return {"artifact_mib": artifact / 2**20, "ready_s": ready, "rss_mib": rss}
+    return {"artifact_mib": artifact / 2**20, "ready_s": statistics.median(readies), "readies": readies, "rss_mib": rss}
 
 
 def stem_identity(texts: list[str]) -> tuple[int, int]:
@@ -171,7 +176,7 @@ def main(
     sizes = [1000] if smoke else [1000, 2000, 4000, 8000, 32000]
     grown, exponent = training_cost.growth(real, sizes) if real.is_file() else ([], float("nan"))
     typer.echo("footprint…", err=True)
-    foot = footprint()
+    foot = footprint(1 if smoke else 3)
     t, m = web["triase"], web["mlflow"]
     rows = [
         ("preprocess, cold (s)", f"{plain_cold:.2f}", f"{ours_cold:.2f}", f"{plain_cold / ours_cold:.1f}x", ">= 2x"),
@@ -194,7 +199,8 @@ def main(
         ],
         ("training time growth exponent (2k and up)", "", f"{exponent:.2f}", "", "reported"),
         ("model artifact (MiB)", "", f"{foot['artifact_mib']:.1f}", "", "reported"),
-        ("cold start to ready (s)", "", f"{foot['ready_s']:.1f}", "", "<= 5"),
+        ("cold start to ready (s)", "", f"{foot['ready_s']:.1f} (median of {len(foot['readies'])} starts: "
+         + ", ".join(f"{x:.1f}" for x in foot["readies"]) + ")", "", "<= 5"),
         ("serving RSS after warm-up (MiB)", "", f"{foot['rss_mib']:.0f}", "", "<= 400"),
     ]  # fmt: skip
     table = "| measure | reference | Triase | ratio | target |\n|---|---|---|---|---|\n" + "\n".join(
