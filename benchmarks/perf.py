@@ -3,9 +3,11 @@ reference usage, side by side in one run, on real complaint texts when `../share
 bundled corpus otherwise, said in the output). Prints medians and ratios; writes `benchmarks/RESULTS.md`.
 
 Measured: preprocessing (cold and warm) against plain PySastrawi, and that the stems are the same; in-process
-prediction latency and batch throughput; HTTP throughput and latency against `mlflow models serve`
-(`benchmarks/http.py`); training time and memory from 1k to 32k complaints (`benchmarks/training_cost.py`);
-the service's footprint (artifact size, cold start to ready, memory after warm-up).
+prediction latency and batch throughput; Python calls per prediction, in the model alone and through the whole
+app, a measure of the service's overhead that does not move with the host (`benchmarks/overhead.py`); HTTP
+throughput and latency against `mlflow models serve` (`benchmarks/http.py`); training time and memory from 1k to
+32k complaints (`benchmarks/training_cost.py`); the service's footprint (artifact size, cold start to ready,
+memory after warm-up).
 
     python -m benchmarks.perf [--smoke]
 """
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from benchmarks import http, training_cost
+from benchmarks import http, overhead, training_cost
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 from training import tracking
 from training.settings import get_settings
@@ -166,6 +168,7 @@ def main(
     checked, differing = stem_identity(texts)
     typer.echo("in-process prediction…", err=True)
     pred = prediction_figures(texts, 100 if smoke else 1000)
+    calls = overhead.calls_per_prediction(texts, 50 if smoke else 300)
     typer.echo("HTTP: triase serve against mlflow models serve…", err=True)
     settings = get_settings()
     web = http.compare(
@@ -187,6 +190,8 @@ def main(
         ("predict one, p50 (ms)", "", f"{pred['p50_ms']:.2f}", "", "<= 2"),
         ("predict one, p99 (ms)", "", f"{pred['p99_ms']:.2f}", "", "<= 10"),
         ("predict batch (complaints/s)", "", f"{pred['batch_per_s']:.0f}", "", ">= 2000"),
+        ("Python calls per prediction: model alone / whole app", "", f"{calls['model']:.0f} / {calls['app']:.0f}",
+         "", "reported"),
         ("HTTP, 50 connections (requests/s)", f"{m['rps']:.0f}", f"{t['rps']:.0f}", f"{t['rps'] / m['rps']:.1f}x",
          ">= 3x"),
         (f"HTTP at {t['rate']:.0f}/s: p50 / p99 (ms)", f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f} (at {m['rate']:.0f}/s)",

@@ -27,7 +27,8 @@ class Service:
     """The parts of the running service that routes use, made once in `create_app` and kept in `app.state`.
 
     Routes take them as one dependency: FastAPI resolves every dependency of every request, and with one per
-    part a prediction made 8% more Python calls in all (3,400 against 3,139, of which the model makes most).
+    part the app made 2,110 Python calls per prediction instead of 1,849, about 700 of them the model's own
+    (`benchmarks/overhead.py`).
     """
 
     settings: Settings
