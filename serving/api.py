@@ -136,9 +136,10 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["operations"])
 async def readyz(service: ServiceDep) -> Response:
     """Readiness: 200 once a model is loaded and has passed its smoke prediction, else 503 with the reason."""
-    current = service.holder.current
+    holder = service.holder
+    current = holder.current
     if current is None:
-        reason = service.holder.status.last_error or "loading the model"
+        reason = holder.status.last_error or "loading the model"
         return JSONResponse(status_code=503, content=Readiness(status="not_ready", reason=reason).model_dump())
     return JSONResponse(Readiness(status="ready", model=predictions.model_ref(current)).model_dump())
 

@@ -45,9 +45,10 @@ async def get_service(request: Request) -> Service:
 
 async def served_model(service: Annotated[Service, Depends(get_service)]) -> LoadedModel:
     """The model to answer with; taken once per request so a swap mid-request cannot mix versions."""
-    loaded = service.holder.current
+    holder = service.holder
+    loaded = holder.current
     if loaded is None:
-        reason = service.holder.status.last_error or "the model is still loading"
+        reason = holder.status.last_error or "the model is still loading"
         raise HTTPException(503, f"no model loaded yet: {reason}", headers={"Retry-After": "5"})
     return loaded
 
