@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -96,6 +97,8 @@ def serve(
             "[bold]triase apikey create NAME --role intake[/bold]",
             highlight=False,
         )
+    if workers > 1:
+        gc.enable()  # this process only supervises the workers: it never loads a model (see serving/main.py)
     uvicorn.run(
         "serving.main:create_app",
         factory=True,

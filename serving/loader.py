@@ -9,6 +9,7 @@ the old model serving and is kept for `/v1/model`, the logs and the metrics.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import threading
@@ -117,8 +118,9 @@ class ModelHolder:
                 "model loaded",
                 extra={"uri": uri, "version": loaded.model.version, "previous": old.model.version if old else None},
             )
+            first = old is None
             del old  # so that the collection below can free the previous model
-            tracking.settle_memory()
+            tracking.settle_memory(collect=not first)
             return "loaded"
 
     def _load_and_prove(self, uri: str) -> LoadedModel:
@@ -147,6 +149,7 @@ class ModelHolder:
         interval = self.settings.reload_interval
         while True:
             await asyncio.to_thread(self.check)
+            gc.enable()  # off from the service's start until the first load attempt: see serving/main.py
             if self.current is None:
                 await asyncio.sleep(min(interval, RETRY_SECONDS) if interval > 0 else RETRY_SECONDS)
             elif interval > 0 and self.watches_alias:

@@ -142,6 +142,37 @@ def assert_without_pyarrow(pid: int) -> None:
     assert "numpy" in mapped and "pyarrow" not in mapped
 
 
+GC_AT_START = """
+import gc, json, time
+import serving.main
+from fastapi.testclient import TestClient
+
+seen = {"off_at_import": not gc.isenabled()}
+with TestClient(serving.main.create_app()) as client:
+    deadline = time.monotonic() + 60
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen.update(on_after_load=gc.isenabled(), ready=client.get("/readyz").status_code == 200,
+                frozen=gc.get_freeze_count())
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("model_uri", [None, "models:/no-such-model/1"])
+def test_the_service_collects_no_garbage_while_starting_and_resumes_after_the_first_load(service_env, model_uri):
+    """Start-up runs without automatic collection (faster imports and unpickling: see serving/main.py); it must
+    come back after the first load attempt even when that fails, or a service left waiting for a model would
+    never free reference cycles."""
+    env = {**service_env, **({"TRIASE_MODEL_URI": model_uri} if model_uri else {})}
+    run = subprocess.run([sys.executable, "-c", GC_AT_START], env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["off_at_import"] and seen["on_after_load"]
+    assert seen["ready"] is (model_uri is None)
+    if model_uri is None:
+        assert seen["frozen"] > 100_000  # the model's objects, out of the collector's view
+
+
 def start_service(env: dict, tmp_path, *args: str) -> tuple[subprocess.Popen, str, str]:
     """`triase serve` on a free port with an admin key made beforehand; returns (process, base URL, key)."""
     made = subprocess.run(
