@@ -74,8 +74,17 @@ def fixed_rate(target: Target, texts: list[str], *, rate: float, seconds: float)
     return result.summary()
 
 
-def compare(model_uri: str, texts: list[str], *, seconds: float, rate: float, connections: int = 50) -> dict:
-    """Throughput under wrk and latency at `rate` for both servers, one after the other."""
+def compare(
+    model_uri: str,
+    texts: list[str],
+    *,
+    seconds: float,
+    rate: float,
+    connections: int = 50,
+    scaled_rate: float | None = None,
+) -> dict:
+    """Throughput under wrk and latency at `rate` for both servers, one after the other; for Triase, also one
+    window at `scaled_rate` (a faster host's equivalent of `rate` on a slower one) when given."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: run `make bench-tools`")
     work = Path(tempfile.mkdtemp(prefix="triase-http-"))
@@ -92,6 +101,11 @@ def compare(model_uri: str, texts: list[str], *, seconds: float, rate: float, co
         windows = sorted((fixed_rate(triase, texts, rate=rate, seconds=seconds) for _ in range(3)),
                          key=lambda w: w["p99_ms"])  # fmt: skip
         figures["triase"] = {"rps": rps, "rate": rate, **windows[1], "p99_windows": [w["p99_ms"] for w in windows]}
+        if scaled_rate:
+            figures["triase"]["scaled"] = {
+                "rate": scaled_rate,
+                **fixed_rate(triase, texts, rate=scaled_rate, seconds=seconds),
+            }
     finally:
         stop(proc)
     proc, base = start_mlflow(model_uri, env, work / "mlflow.log")
