@@ -19,6 +19,9 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
     Real exports have classes with a handful of examples; the number of calibration folds shrinks to the
     smallest class (at least 2) instead of failing. `n_jobs` folds are fitted at once (-1: one per core), in
     threads: liblinear releases the GIL while it trains, and threads share the training matrix.
+
+    `tol` is liblinear's stopping tolerance. scikit-learn's default, 1e-4, bought nothing on real complaints:
+    at 1e-3 the real-data benchmark's head gave the same top-1 and top-3 (0.7627, 0.9152) and fitted 16% faster.
     """
 
     def __init__(
@@ -28,17 +31,19 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         method: str = "sigmoid",
         cv: int = 5,
         n_jobs: int | None = -1,
+        tol: float = 1e-3,
     ):
         self.C = C
         self.class_weight = class_weight
         self.method = method
         self.cv = cv
         self.n_jobs = n_jobs
+        self.tol = tol
 
     def fit(self, X, y, sample_weight=None) -> CalibratedLinearSVC:
         smallest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
         folds = max(2, min(self.cv, smallest))
-        base = LinearSVC(C=self.C, class_weight=self.class_weight)
+        base = LinearSVC(C=self.C, class_weight=self.class_weight, tol=self.tol)
         calibrated = CalibratedClassifierCV(base, method=self.method, cv=folds, n_jobs=self.n_jobs)
         with parallel_config(backend="threading"):
             self.calibrated_ = calibrated.fit(X, y, sample_weight=sample_weight)
@@ -70,8 +75,8 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        # Models saved before `n_jobs` existed load with its default.
-        super().__setstate__({"n_jobs": -1, **state})
+        # Models saved before `n_jobs` and `tol` existed load with the values they were fitted with.
+        super().__setstate__({"n_jobs": -1, "tol": 1e-4, **state})
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
