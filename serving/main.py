@@ -13,7 +13,8 @@ MLflow treat pyarrow as optional and carry on without it (training, which reads 
 SQLAlchemy and unpickling the model create about half a million objects, and the collector keeps walking them
 as they pile up: 0.4 s of a 2.0 s import, and a third of the unpickling (measured on a fast host; twice that on
 the target machine). `ModelHolder.watch` switches collection back on after its first load attempt, whatever
-its outcome, once `settle_memory` has frozen the start-up's objects out of the collector's view.
+its outcome; a successful load has first frozen the start-up's objects out of the collector's view
+(`settle_memory`).
 """
 
 from __future__ import annotations
