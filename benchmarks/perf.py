@@ -176,7 +176,11 @@ def main(
     speed = TARGET_HOST_PLAIN_COLD_S / plain_cold
     estimate = not smoke and speed > 1.2
     http_rate = 20 if smoke else rate
-    scaled_rate = http_rate * speed if estimate else 2 * http_rate if smoke else None  # smoke: the row still works
+    scaled_rate = None
+    if estimate:
+        scaled_rate = http_rate * speed
+    elif smoke:
+        scaled_rate = 2 * http_rate  # no estimate from 200 texts, but the window and its row still get exercised
     web = http.compare(
         settings.champion_uri,
         texts[:2000],

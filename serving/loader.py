@@ -118,9 +118,9 @@ class ModelHolder:
                 "model loaded",
                 extra={"uri": uri, "version": loaded.model.version, "previous": old.model.version if old else None},
             )
-            first = old is None
+            replaced = old is not None
             del old  # so that the collection below can free the previous model
-            tracking.settle_memory(collect=not first)
+            tracking.settle_memory(collect=replaced)
             return "loaded"
 
     def _load_and_prove(self, uri: str) -> LoadedModel:
