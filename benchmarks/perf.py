@@ -29,8 +29,9 @@ import pandas as pd
 import typer
 
 from benchmarks import http, overhead, training_cost
+from model.memory import settle_memory
 from model.paths import CORPUS_PATH, PROJECT_ROOT
-from training import tracking
+from training import registry, tracking
 from training.settings import get_settings
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
@@ -83,8 +84,8 @@ def timed_script(code: str, path: Path, repeats: int) -> tuple[float, float]:
 
 def prediction_figures(texts: list[str], n: int) -> dict[str, float]:
     settings = get_settings()
-    model = tracking.load_model(settings.champion_uri, tracking.registry_client(settings))
-    tracking.settle_memory()  # as the service and `triase predict` do after loading
+    model = tracking.load_model(settings.champion_uri, registry.registry_client(settings.tracking_uri))
+    settle_memory()  # as the service and `triase predict` do after loading
     sample = texts[:n]
     for t in sample[:20]:
         model.predict([t])
@@ -115,7 +116,7 @@ def footprint(starts: int = 3) -> dict:
     from benchmarks.processes import create_key, rss_mib, start_service, stop
 
     settings = get_settings()
-    client = tracking.registry_client(settings)
+    client = registry.registry_client(settings.tracking_uri)
     version = client.get_model_version_by_alias(settings.registered_model, settings.champion_alias).version
     location = client.get_model_version_download_uri(settings.registered_model, version)
     artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
+from model import MODEL_NAME
 from model.abstention import ValidationSet
 from model.explain import feature_names, linear_weights, surface_forms, top_terms
 from model.features import FeatureMemo, same_features, share_vocabularies, transform_unions
@@ -16,7 +20,6 @@ from model.preprocess import TextAnalysis
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
 
-MODEL_NAME = "complaint-triage"
 N_ALTERNATIVES = 2
 DEFAULT_TARGET_PRECISION = 0.95
 
@@ -94,6 +97,26 @@ class TriageModel:
         self._names = {h: feature_names(p) for h, p in (("opd", opd), ("urgency", urgency))}
         self.thresholds = self.thresholds_for(policy.target_precision)
         self._share()
+
+    def save(self, path: Path) -> None:
+        """Pickle the model to `path` (a `.pkl` file; `load` reads it back)."""
+        # The standard pickle, not joblib's: its C unpickler reads a model in about a quarter of the time of
+        # joblib's Python one (0.04 against 0.17 s for the bundled model), a step of every service start.
+        with path.open("wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path: Path, version: str | None = None) -> TriageModel:
+        """The model saved at `path` (a logged model's artifact), as the registry `version` when it has one."""
+        if path.suffix == ".joblib":  # logged before models were saved with `save`
+            model = joblib.load(path)
+        else:
+            with path.open("rb") as f:
+                model = pickle.load(f)
+        if not isinstance(model, TriageModel):
+            raise ValueError(f"not a Triase model: {path.name} holds a {type(model).__name__}")
+        model.version = version
+        return model
 
     @property
     def opd_classes(self) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import joblib
+from pathlib import Path
+
 import mlflow.pyfunc
 import pandas as pd
 
+from model import ARTIFACT_KEY
 from model.predictor import N_ALTERNATIVES, TriageModel
-
-ARTIFACT_KEY = "triage_model"
 
 
 def prediction_frame(model: TriageModel, texts: list[str]) -> pd.DataFrame:
@@ -47,7 +47,7 @@ class TriagePyfunc(mlflow.pyfunc.PythonModel):
     """Input: a DataFrame with a `text` column. Output: one row per text (see `prediction_frame`)."""
 
     def load_context(self, context) -> None:
-        self.model: TriageModel = joblib.load(context.artifacts[ARTIFACT_KEY])
+        self.model = TriageModel.load(Path(context.artifacts[ARTIFACT_KEY]))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if isinstance(model_input, pd.DataFrame):

@@ -21,6 +21,7 @@ from serving.apikeys import ApiKeys
 from serving.batcher import MicroBatcher
 from serving.db import Database
 from serving.deps import Service
+from serving.fetch import ModelFetch
 from serving.loader import ModelHolder
 from serving.logs import configure_logging, logging_in_background
 from serving.metrics import Metrics
@@ -68,13 +69,14 @@ def bootstrap_keys(api_keys: ApiKeys, base_url: str = "http://127.0.0.1:8000") -
     return True
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, fetch: ModelFetch | None = None) -> FastAPI:
+    """The service; `fetch`, when given, is a helper process already fetching its first model (serving/fetch.py)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     metrics = Metrics()
     db = Database(settings.database_url)
     db.migrate()  # before anything reads the database, including the session key below
-    holder = ModelHolder(settings, metrics)
+    holder = ModelHolder(settings, metrics, fetch=fetch)
     recorder = Recorder(db, metrics)
     batcher = MicroBatcher()
 

@@ -78,13 +78,19 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; each loads the model once.")] = 1,
 ) -> None:
     """Serve the prediction API (and its OpenAPI docs at /docs)."""
-    import uvicorn
-
-    from serving.logs import log_config
-    from serving.main import bootstrap_keys  # before anything imports pandas: see serving/main.py
+    from serving.fetch import ModelFetch
     from training.settings import get_settings
 
     settings = get_settings()
+    # Started before the heavy imports below, so that it fetches the model while they run (serving/fetch.py).
+    # Several workers each load their own model; they start from uvicorn's import of the app factory instead.
+    fetch = ModelFetch(settings.tracking_uri, settings.serving_uri) if workers == 1 else None
+
+    import uvicorn
+
+    from serving.logs import log_config
+    from serving.main import bootstrap_keys, create_app  # before anything imports pandas: see serving/main.py
+
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers write their metrics to files here so that /metrics on any worker adds up all of them.
         # Set before the workers start: prometheus_client reads it when it is first imported.
@@ -99,16 +105,20 @@ def serve(
         )
     if workers > 1:
         gc.enable()  # this process only supervises the workers: it never loads a model (see serving/main.py)
-    uvicorn.run(
-        "serving.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=log_config(settings.log_level),
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        uvicorn.run(
+            create_app(settings, fetch) if fetch else "serving.main:create_app",
+            factory=fetch is None,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(settings.log_level),
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if fetch:
+            fetch.close()  # normally done at the first load; not if the service stopped before it
 
 
 user_app = typer.Typer(help="Staff accounts for the review pages.", no_args_is_help=True)

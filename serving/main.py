@@ -1,4 +1,5 @@
-"""The module `triase serve` hands to uvicorn: the app factory, imported so that the service starts lean and fast.
+"""The service's entry module, imported so that it starts lean and fast: `triase serve` imports it before
+anything else heavy (and hands its app factory to uvicorn when it runs several workers).
 
 Two process-wide settings are made here, before the heavy imports, and only for the service process: the CLI
 and the tests import `serving.app` directly and keep Python's defaults.

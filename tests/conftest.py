@@ -47,9 +47,9 @@ def corpus() -> pd.DataFrame:
 
 
 def client_for(settings: Settings):
-    from training.tracking import registry_client
+    from training.registry import registry_client
 
-    return registry_client(settings)
+    return registry_client(settings.tracking_uri)
 
 
 POSTGRES_URL = os.environ.get("TRIASE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

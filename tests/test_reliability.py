@@ -54,7 +54,7 @@ def test_an_unreachable_registry_keeps_the_old_model_serving(store, tmp_path):
         def unreachable(*args, **kwargs):
             raise MlflowException("API request to registry failed: connection refused")
 
-        holder._client.get_model_version_by_alias = unreachable
+        holder.client.get_model_version_by_alias = unreachable
         deadline = time.monotonic() + 10
         while holder.status.last_error is None and time.monotonic() < deadline:
             time.sleep(0.1)

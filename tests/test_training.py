@@ -6,12 +6,14 @@ import copy
 import json
 import pickle
 
+import joblib
 import mlflow
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from model.pipeline import build_head
+from model.predictor import TriageModel
 from model.taxonomy import URGENCY_LEVELS
 from tests.conftest import client_for
 from training import tracking
@@ -89,6 +91,17 @@ def test_model_round_trips_through_mlflow(store):
     # Caches filled by predicting stay with the process, not with a saved copy.
     assert result.model.__dict__.get("_feature_memo")
     assert "_feature_memo" not in vars(pickle.loads(pickle.dumps(result.model)))
+
+
+def test_models_logged_with_joblib_still_load_and_other_pickles_are_refused(store, tmp_path):
+    _, result = store
+    joblib.dump(result.model, tmp_path / "triage_model.joblib")
+    old = TriageModel.load(tmp_path / "triage_model.joblib", "7")
+    assert old.version == "7"
+    assert (old.predict_proba(SAMPLES)[0] == result.model.predict_proba(SAMPLES)[0]).all()
+    (tmp_path / "other.pkl").write_bytes(pickle.dumps({"not": "a model"}))
+    with pytest.raises(ValueError, match=r"other\.pkl holds a dict"):
+        TriageModel.load(tmp_path / "other.pkl")
 
 
 def test_pyfunc_flavour_predicts_a_frame(store):

@@ -235,6 +235,7 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
     """Print the suggested OPD (with two alternatives) and urgency for each text."""
+    from model.memory import settle_memory
     from training import tracking
     from training.data import DataError, read_table
     from training.settings import get_settings
@@ -253,7 +254,7 @@ def predict(
     settings = get_settings()
     client = tracking.configure(settings)
     triage = _load(model or settings.champion_uri, client)
-    tracking.settle_memory()  # a file of texts is one long batch
+    settle_memory()  # a file of texts is one long batch
     predictions = triage.predict(texts)
     if as_json:
         for p in predictions:

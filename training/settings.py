@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model import MODEL_NAME
 from model.paths import PROJECT_ROOT
-from model.predictor import MODEL_NAME
 
 
 class Settings(BaseSettings):

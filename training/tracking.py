@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-import joblib
 import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
@@ -18,14 +15,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from model import ARTIFACT_KEY
 from model.paths import PROJECT_ROOT
 from model.predictor import TriageModel
-from model.pyfunc import ARTIFACT_KEY, TriagePyfunc, prediction_frame
+from model.pyfunc import TriagePyfunc, prediction_frame
+from training import registry
 from training.settings import Settings
-
-# Keep MLflow's own chatter (and its pip-inference warnings) out of the CLI output.
-logging.getLogger("mlflow").setLevel(logging.ERROR)
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 INPUT_EXAMPLE = pd.DataFrame({"text": ["Lampu PJU di Jl. Ahmad Yani mati sudah seminggu, gelap sekali malam hari."]})
 REQUIREMENTS = ["scikit-learn", "PySastrawi", "pandas", "numpy", "scipy", "PyYAML", "joblib", "mlflow"]
@@ -49,11 +44,6 @@ def configure(settings: Settings) -> MlflowClient:
     return client
 
 
-def registry_client(settings: Settings) -> MlflowClient:
-    """A client for the configured store that does not depend on MLflow's process-wide URIs."""
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-
-
 def _pinned(requirements: list[str]) -> list[str]:
     pins = []
     for name in requirements:
@@ -67,8 +57,8 @@ def _pinned(requirements: list[str]) -> list[str]:
 def log_model(model: TriageModel, registered_model: str | None) -> mlflow.models.model.ModelInfo:
     """Log the model as a pyfunc (with signature and input example) inside the active run."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "triage_model.joblib"
-        joblib.dump(model, path)
+        path = Path(tmp) / "triage_model.pkl"
+        model.save(path)
         signature = infer_signature(INPUT_EXAMPLE, prediction_frame(model, INPUT_EXAMPLE["text"].tolist()))
         return mlflow.pyfunc.log_model(
             name="model",
@@ -89,61 +79,11 @@ def champion(client: MlflowClient, settings: Settings) -> ModelVersion | None:
         return None
 
 
-def settle_memory(collect: bool = True) -> None:
-    """Call after loading a model to predict with (the service after each swap, `triase predict`, the benchmarks).
-
-    Collects what a previous model left, then takes everything alive (above all the model's hundreds of thousands
-    of objects) out of the garbage collector's view. Otherwise every full collection walks the whole model: a pause
-    of 150-250 ms that requests arriving meanwhile wait out, and about a fifth of a large batch's time.
-    Refcounting still frees objects.
-
-    `collect=False` skips the collection when there is no previous model to free: what it would find then is the
-    start-up's own leftovers (about 4,000 objects, 1.2 MiB, measured), not worth a pause of 0.2-0.3 s before the
-    service is ready; frozen, they stay."""
-    gc.unfreeze()
-    if collect:
-        gc.collect()
-    gc.freeze()
-
-
 def load_model(uri: str, client: MlflowClient | None = None) -> TriageModel:
-    """Load any MLflow model URI (models:/name@alias, models:/name/3, runs:/…, a local path) as a `TriageModel`.
-
-    Registry URIs are resolved with `client`, not with MLflow's process-wide URIs, so a service can follow a
-    store other than the one the process last configured.
-    """
-    client = client or MlflowClient()
-    location, version = uri, None
-    if uri.startswith("models:/"):
-        name, version = registry_version(uri, client)
-        if version is not None:
-            location = client.get_model_version_download_uri(name, version)
+    """Load any MLflow model URI (see `registry.download_model`) as a `TriageModel`."""
     with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=location, dst_path=tmp, tracking_uri=client.tracking_uri
-        )
-        model = _read_model(Path(local))
-    model.version = version
-    return model
-
-
-def _read_model(local: Path) -> TriageModel:
-    """The `TriageModel` in a logged model's directory, read from its artifact as the pyfunc wrapper does, but
-    without loading the wrapper itself (about a third of a second more at every service start)."""
-    flavor = mlflow.models.Model.load(str(local)).flavors.get("python_function", {})
-    artifact = flavor.get("artifacts", {}).get(ARTIFACT_KEY)
-    if artifact is None:
-        raise ValueError(f"not a Triase model: its MLmodel names no {ARTIFACT_KEY!r} artifact")
-    return joblib.load(local / artifact["path"])
-
-
-def registry_version(uri: str, client: MlflowClient) -> tuple[str, str | None]:
-    """(registered name, version) for models:/name@alias and models:/name/N; version None for other forms."""
-    name, _, alias = uri.removeprefix("models:/").partition("@")
-    if alias:
-        return name, str(client.get_model_version_by_alias(name, alias).version)
-    name, _, number = name.partition("/")
-    return name, number if number.isdigit() else None
+        files = registry.download_model(uri, client or MlflowClient(), Path(tmp))
+        return TriageModel.load(files.artifact, files.version)
 
 
 @dataclass(frozen=True)
