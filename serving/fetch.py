@@ -13,6 +13,7 @@ helper, the service loads the model itself, as it would without one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -45,11 +46,15 @@ class ModelFetch:
         self.source = source
         self._dir = Path(tempfile.mkdtemp(prefix="triase-fetch-"))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "serving.fetch", tracking_uri, source, str(self._dir)],
+            [sys.executable, "-m", "serving.fetch"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # it reports on stdout; MLflow's warnings do not belong in the service's log
             text=True,
         )
+        # On stdin, not the command line: a tracking URI can hold a password, and command lines are public (ps).
+        with contextlib.suppress(BrokenPipeError), self._proc.stdin as request:  # if it died: `load` says so
+            request.write(json.dumps({"tracking_uri": tracking_uri, "source": source, "dst": str(self._dir)}))
 
     def load(self, timeout: float = WAIT_SECONDS) -> FetchedModel:
         """Wait for the helper and load what it fetched; raise with its reason when it could not."""
@@ -101,5 +106,6 @@ if __name__ == "__main__":
 
     gc.disable()  # a short-lived process; its collections would only add to the wait (see serving/main.py)
     sys.modules.setdefault("pyarrow", None)  # MLflow imports pandas, which would import pyarrow for nothing
-    print(json.dumps(fetch(*sys.argv[1:3], Path(sys.argv[3]))), flush=True)
+    request = json.loads(sys.stdin.read())
+    print(json.dumps(fetch(request["tracking_uri"], request["source"], Path(request["dst"]))), flush=True)
     os._exit(0)  # skips the interpreter's shutdown: about 0.5 s of MLflow clean-up with nothing to clean

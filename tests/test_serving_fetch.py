@@ -21,6 +21,7 @@ def holder_with(settings, fetch: ModelFetch) -> ModelHolder:
 def test_the_helpers_model_is_the_champion_with_its_training_figures(store, tmp_path):
     settings = serving_settings(store[0], tmp_path)
     fetch = ModelFetch(settings.tracking_uri, settings.serving_uri)
+    assert settings.tracking_uri not in " ".join(fetch._proc.args), "a URI can hold a password: not in `ps`"
     holder = holder_with(settings, fetch)
     assert holder.check() == "loaded"
     loaded = holder.current
