@@ -4,7 +4,8 @@ import gc
 
 
 def settle_memory(collect: bool = True) -> None:
-    """Call after loading a model to predict with (the service after each swap, `triase predict`, the benchmarks).
+    """Call after loading a model to predict with (the service after each swap, `triase predict`, the benchmarks),
+    and after any other large import into a process that serves (MLflow's, once the service is ready).
 
     Collects what a previous model left, then takes everything alive (above all the model's hundreds of thousands
     of objects) out of the garbage collector's view. Otherwise every full collection walks the whole model: a pause

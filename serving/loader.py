@@ -99,10 +99,10 @@ class ModelHolder:
         """Make MLflow's client and look the alias up once now, just after the first load, rather than in the
         middle of traffic at the first poll: the import takes 0.4 s and the first lookup 20 ms (it builds the
         registry's store; later ones take 2 ms). The import leaves about 170,000 objects; frozen, like the
-        model's (`settle_memory`), they add no pause to full collections (unfrozen: 56 ms each, fast host)."""
+        model's, they add no pause to full collections (unfrozen: 56 ms each, fast host)."""
         with contextlib.suppress(Exception):  # the next poll meets the same failure, and reports it
             self._target()
-        gc.freeze()
+        settle_memory(collect=False)
 
     @property
     def watches_alias(self) -> bool:
