@@ -67,6 +67,12 @@ class MicroBatcher:
         assert self._queue is not None
         while True:
             jobs = [await self._queue.get()]
+            # One turn of the event loop before the call: requests the previous call answered send their
+            # responses now instead of waiting behind this call, and requests already received join it. Without
+            # it `get()` returns at once under load, and an answered request waits a whole model call for its
+            # response: at 200 requests/s on a host as fast as the target machine, p99 16.6-20.7 ms with the turn
+            # against 18.9-30.5 ms without (three 30 s rounds each, interleaved).
+            await asyncio.sleep(0)
             size = len(jobs[0].texts)
             while not self._queue.empty() and size < self.max_texts:
                 jobs.append(self._queue.get_nowait())

@@ -43,9 +43,9 @@ async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-async def served_model(service: Annotated[Service, Depends(get_service)]) -> LoadedModel:
+async def served_model(request: Request) -> LoadedModel:
     """The model to answer with; taken once per request so a swap mid-request cannot mix versions."""
-    holder = service.holder
+    holder = request.app.state.service.holder
     loaded = holder.current
     if loaded is None:
         reason = holder.status.last_error or "the model is still loading"

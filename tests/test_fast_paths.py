@@ -285,3 +285,38 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_leave_it_free():
     assert small == [f"v1:{t}" for t in few] and large == ["v1:" + "x" * (INLINE_CHARS + 1)]
     assert threads[0] is threading.main_thread()  # asyncio.run's loop runs in this (the main) thread
     assert threads[1] is not threading.main_thread()
+
+
+def test_an_answered_request_is_not_held_back_by_the_next_call():
+    """The texts of the next call are queued while a call runs; its requests must get their answers before the
+    next call takes the event loop (otherwise each waits a whole extra model call under load)."""
+    events: list[str] = []
+    release = threading.Event()
+
+    class Slow(FakeModel):
+        def predict(self, texts, thresholds=None):
+            events.append(f"call {texts[0][0]}")
+            if texts[0].startswith("x"):
+                release.wait(5)  # a large call, in a worker thread: the loop meanwhile queues the next request
+            return super().predict(texts, thresholds)
+
+    async def scenario():
+        batcher = MicroBatcher()
+        batcher.start()
+        model = SimpleNamespace(model=Slow("v1"), thresholds={})
+
+        async def first() -> None:
+            await batcher.predict(model, ["x" * (INLINE_CHARS + 1)])
+            events.append("x answered")
+
+        answered = asyncio.create_task(first())
+        while "call x" not in events:
+            await asyncio.sleep(0.001)
+        second = asyncio.create_task(batcher.predict(model, ["short"]))
+        await asyncio.sleep(0.05)  # the short request is queued behind the running call
+        release.set()
+        await asyncio.gather(answered, second)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert events == ["call x", "x answered", "call s"]
