@@ -117,8 +117,7 @@ def footprint(starts: int = 3) -> dict:
 
     settings = get_settings()
     client = registry.registry_client(settings.tracking_uri)
-    name, version = registry.registry_version(settings.champion_uri, client)
-    location = client.get_model_version_download_uri(name, version)
+    location, _ = registry.model_location(settings.champion_uri, client)
     artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())
     work = Path(tempfile.mkdtemp(prefix="triase-bench-"))
     env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}

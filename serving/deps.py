@@ -45,9 +45,9 @@ async def get_service(request: Request) -> Service:
 
 async def served_model(request: Request) -> LoadedModel:
     """The model to answer with; taken once per request so a swap mid-request cannot mix versions."""
-    # The service straight from the app rather than through `get_service`: a nested dependency cost FastAPI
-    # about 60 Python calls per request (1,873 -> 1,813 through the app, `benchmarks/overhead.py`).
-    holder = request.app.state.service.holder
+    # `get_service` called, not declared as a sub-dependency: FastAPI's solving of a nested dependency cost about
+    # 60 Python calls per request (1,873 -> 1,813 through the app, `benchmarks/overhead.py`).
+    holder = (await get_service(request)).holder
     loaded = holder.current
     if loaded is None:
         reason = holder.status.last_error or "the model is still loading"

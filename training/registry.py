@@ -49,17 +49,23 @@ def resolve(uri: str, client: MlflowClient) -> tuple[str, str | None]:
     return (f"models:/{name}/{version}", version) if version is not None else (uri, None)
 
 
-def download_model(uri: str, client: MlflowClient, dst: Path) -> ModelFiles:
-    """Download any MLflow model URI (models:/name@alias, models:/name/3, runs:/…, a local path) into `dst`.
+def model_location(uri: str, client: MlflowClient) -> tuple[str, str | None]:
+    """Where the files of the model `uri` names are stored, and its registry version (None outside the registry).
 
     Registry URIs are resolved with `client`, not with MLflow's process-wide URIs, so a service can follow a
     store other than the one the process last configured.
     """
-    location, version = uri, None
-    if uri.startswith("models:/"):
-        name, version = registry_version(uri, client)
-        if version is not None:
-            location = client.get_model_version_download_uri(name, version)
+    if not uri.startswith("models:/"):
+        return uri, None
+    name, version = registry_version(uri, client)
+    if version is None:
+        return uri, None
+    return client.get_model_version_download_uri(name, version), version
+
+
+def download_model(uri: str, client: MlflowClient, dst: Path) -> ModelFiles:
+    """Download any MLflow model URI (models:/name@alias, models:/name/3, runs:/…, a local path) into `dst`."""
+    location, version = model_location(uri, client)
     local = Path(
         mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=str(dst), tracking_uri=client.tracking_uri)
     )
