@@ -3,11 +3,13 @@ its length, so a log line can be matched to a stored record without exposing wha
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import logging
 import logging.config
 import queue
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from logging.handlers import QueueHandler, QueueListener
@@ -64,6 +66,26 @@ class _Enqueue(QueueHandler):
         return record
 
 
+class _BatchingListener(QueueListener):
+    """A `QueueListener` that takes what has queued up every `linger` seconds instead of waking for each record:
+    woken per record, its thread took the interpreter from the event loop twice per request (the access line and
+    the prediction line), about a sixth of the service's CPU time per prediction in process."""
+
+    def __init__(self, queue_, *handlers, linger: float = 0.05, **kwargs):
+        super().__init__(queue_, *handlers, **kwargs)
+        self.linger = linger
+        self._taken: collections.deque = collections.deque()
+
+    def dequeue(self, block: bool) -> logging.LogRecord | None:
+        if not self._taken:
+            self._taken.append(self.queue.get(block))
+            time.sleep(self.linger)  # let the next records gather; the stop sentinel is only queued behind them
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._taken.append(self.queue.get_nowait())
+        return self._taken.popleft()
+
+
 @contextlib.contextmanager
 def logging_in_background(names: tuple[str, ...] = ("triase", "uvicorn")) -> Iterator[None]:
     """While inside, the named loggers' lines are formatted and written by a background thread. Formatting a JSON
@@ -82,7 +104,7 @@ def logging_in_background(names: tuple[str, ...] = ("triase", "uvicorn")) -> Ite
                 enqueue.addFilter(f)
     for logger in loggers:
         logger.handlers = [enqueue] if before[logger] else []
-    listener = QueueListener(enqueue.queue, *targets, respect_handler_level=True)
+    listener = _BatchingListener(enqueue.queue, *targets, respect_handler_level=True)
     listener.start()
     try:
         yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import time
 
 import pytest
@@ -318,6 +319,34 @@ def test_background_logging_keeps_the_request_id_and_writes_everything_by_exit(l
     logger.info("direct")
     request_id_var.reset(token)
     assert json.loads(log_stream.getvalue().splitlines()[-1])["request_id"] == "after"
+
+
+def test_the_log_thread_takes_queued_records_together():
+    # Woken for every record, the log thread took the interpreter from the requests twice per prediction.
+    from serving.logs import _BatchingListener
+
+    class CountingQueue(queue.Queue):
+        blocking_gets = 0
+
+        def get(self, block=True, timeout=None):
+            self.blocking_gets += block
+            return super().get(block, timeout)
+
+    written = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            written.append(record.getMessage())
+
+    q = CountingQueue()
+    listener = _BatchingListener(q, Collect(), linger=0.05)
+    listener.start()
+    for i in range(50):
+        q.put(logging.makeLogRecord({"msg": f"line {i}"}))
+        time.sleep(0.0005)
+    listener.stop()
+    assert written == [f"line {i}" for i in range(50)]
+    assert q.blocking_gets <= 5, f"{q.blocking_gets} wake-ups for 50 records"
 
 
 # --- whatever arrives, the answer is a 4xx or a prediction, never a 500 -------------------------------------

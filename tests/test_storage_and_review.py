@@ -75,6 +75,29 @@ def test_records_arriving_together_share_a_transaction(db, recorder):
     assert len(commits) <= 5, f"{len(commits)} transactions for 40 records submitted together"
 
 
+def test_records_arriving_one_by_one_do_not_wake_the_writer_each_time(db):
+    # The writer shares the interpreter with the requests: it should wake to start a batch, not for every record.
+    waits = []
+
+    class CountingCondition(threading.Condition):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    rec = Recorder(db, Metrics(), linger=0.2)
+    rec._wake = CountingCondition()
+    rec.start()
+    try:
+        for i in range(40):
+            rec.submit([record(i, f"trotoar rusak nomor {i}")])
+            time.sleep(0.001)
+        assert rec.wait_idle(20)
+    finally:
+        rec.stop(timeout=5)
+    assert count(db) == 40
+    assert len(waits) <= 6, f"the writer waited {len(waits)} times for 40 records"
+
+
 def test_queue_puts_review_cases_first_then_urgency_then_low_confidence(db, recorder, staff):
     recorder.submit(
         [
