@@ -45,7 +45,7 @@ async def predict(
     """Suggest the OPD (with two alternatives) and the urgency of one complaint, and say whether a person
     should review it."""
     predictions.check_length(body, service.settings.max_text_chars)
-    return await predictions.predict_one(body, loaded, request.state.request_id, service)
+    return await predictions.predict_one(body, loaded, request.state, service)
 
 
 @router.post("/v1/predict/batch", response_model=BatchResponse, responses=ERRORS, tags=["predict"])

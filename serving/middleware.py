@@ -105,6 +105,7 @@ class RequestContextMiddleware:
                     "route": template,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
+                    **scope["state"].get("log_fields", {}),  # what the route had to say, e.g. the prediction
                 },
             )
             request_id_var.reset(token)

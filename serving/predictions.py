@@ -6,6 +6,7 @@ import logging
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.datastructures import State
 
 from model.normalize import mask_identifiers
 from model.predictor import Prediction
@@ -39,22 +40,23 @@ def check_length(request: PredictRequest, limit: int) -> None:
         raise RequestValidationError([error])
 
 
+def log_fields(p: Prediction, request: PredictRequest, loaded: LoadedModel) -> dict:
+    """What the logs say of a prediction: a fingerprint of the text, never the text; the caller's id masked."""
+    return {
+        **text_fingerprint(request.text),
+        "item_id": mask_identifiers(request.id) if request.id else None,
+        "opd": p.opd.code,
+        "urgency": p.urgency,
+        "needs_review": p.needs_review,
+        "model_version": loaded.model.version,
+    }
+
+
 def respond(
     prediction: Prediction, request: PredictRequest, loaded: LoadedModel, request_id: str, metrics: Metrics
 ) -> PredictResponse:
     p = prediction
     metrics.record_prediction(p.opd.code, p.urgency, p.review_reasons)
-    log.info(
-        "prediction",
-        extra={
-            **text_fingerprint(request.text),
-            "item_id": mask_identifiers(request.id) if request.id else None,
-            "opd": p.opd.code,
-            "urgency": p.urgency,
-            "needs_review": p.needs_review,
-            "model_version": loaded.model.version,
-        },
-    )
     return PredictResponse(
         request_id=request_id,
         id=request.id,
@@ -75,12 +77,14 @@ def respond(
     )
 
 
-async def predict_one(
-    request: PredictRequest, loaded: LoadedModel, request_id: str, service: Service
-) -> PredictResponse:
+async def predict_one(request: PredictRequest, loaded: LoadedModel, state: State, service: Service) -> PredictResponse:
+    """`state`: the request's, which holds its id; the prediction's log fields go there for the request's log line
+    (one line per request instead of two: formatting log lines was a tenth of the service's time per request)."""
     received_at = utcnow()
+    request_id = state.request_id
     (prediction,) = await service.batcher.predict(loaded, [request.text])
     response = respond(prediction, request, loaded, request_id, service.metrics)
+    state.log_fields = log_fields(prediction, request, loaded)
     service.recorder.submit([record_of(response, request, received_at, request_id)])
     return response
 
@@ -105,6 +109,7 @@ async def predict_batch(items: list, loaded: LoadedModel, request_id: str, servi
     records = []
     for (i, request), prediction in zip(valid, predictions, strict=True):
         response = respond(prediction, request, loaded, request_id, service.metrics)
+        log.info("prediction", extra=log_fields(prediction, request, loaded))
         slots[i] = BatchSlot(index=i, ok=True, result=response)
         records.append(record_of(response, request, received_at, f"{request_id}/{i}"))
     service.recorder.submit(records)
