@@ -27,7 +27,7 @@ import typer
 
 from benchmarks import http
 from benchmarks.perf import PLAIN, PY, TARGET_HOST_PLAIN_COLD_S, timed_script, workload
-from benchmarks.processes import start_service, stop
+from benchmarks.processes import service_env, start_service, stop
 from model.paths import PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "benchmarks" / "out"
@@ -55,12 +55,12 @@ def main(
     typer.echo(f"slowing this host down to the target machine's speed ({TARGET_HOST_PLAIN_COLD_S} s)…", err=True)
     busy, steps = slow_down(reference, TARGET_HOST_PLAIN_COLD_S)
     work = Path(tempfile.mkdtemp(prefix="triase-contended-"))
-    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    env = service_env(work)
     try:
         typer.echo(f"{len(busy)} busy processes; plain PySastrawi cold {steps[-1]:.2f} s; measuring…", err=True)
         proc, base, key = start_service(env, work / "triase.log")
         try:
-            triase = http.Target("triase", base, "/v1/predict", {"X-API-Key": key}, lambda t: {"text": t})
+            triase = http.triase_target(base, key)
             http.fixed_rate(triase, texts, rate=rate, seconds=len(texts) / rate)  # every text once
             time.sleep(http.SETTLE_SECONDS)
             measured = [http.fixed_rate(triase, texts, rate=rate, seconds=seconds) for _ in range(windows)]

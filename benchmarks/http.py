@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.loadgen import open_loop
-from benchmarks.processes import start_mlflow, start_service, stop
+from benchmarks.processes import service_env, start_mlflow, start_service, stop
 
 # Latency is measured on a settled server: the saturating throughput run leaves work queued (Triase's record
 # writer catches up on the predictions it answered), which is recovery, not steady state.
@@ -48,6 +47,10 @@ class Target:
     path: str
     headers: dict[str, str]
     body: callable  # text -> JSON body
+
+
+def triase_target(base: str, key: str) -> Target:
+    return Target("triase", base, "/v1/predict", {"X-API-Key": key}, lambda t: {"text": t})
 
 
 def wrk_rps(target: Target, texts: list[str], work: Path, *, connections: int, seconds: float) -> float:
@@ -88,11 +91,11 @@ def compare(
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: run `make bench-tools`")
     work = Path(tempfile.mkdtemp(prefix="triase-http-"))
-    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    env = service_env(work)
     figures: dict[str, dict] = {}
     proc, base, key = start_service(env, work / "triase.log")
     try:
-        triase = Target("triase", base, "/v1/predict", {"X-API-Key": key}, lambda t: {"text": t})
+        triase = triase_target(base, key)
         fixed_rate(triase, texts, rate=rate, seconds=min(len(texts) / rate, seconds))  # warm-up: every text once
         rps = wrk_rps(triase, texts, work, connections=connections, seconds=seconds)
         time.sleep(min(SETTLE_SECONDS, seconds))

@@ -113,14 +113,14 @@ def footprint(starts: int = 3) -> dict:
     each shown: one start varies by a second on a noisy host); the last one's memory after warm-up."""
     import httpx
 
-    from benchmarks.processes import create_key, rss_mib, start_service, stop
+    from benchmarks.processes import create_key, rss_mib, service_env, start_service, stop
 
     settings = get_settings()
     client = registry.registry_client(settings.tracking_uri)
     location, _ = registry.model_location(settings.champion_uri, client)
     artifact = sum(f.stat().st_size for f in Path(location.removeprefix("file://")).rglob("*") if f.is_file())
     work = Path(tempfile.mkdtemp(prefix="triase-bench-"))
-    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "TRIASE_RATE_LIMIT": ""}
+    env = service_env(work)
     key = create_key(env)  # a separate command: not part of the service's start
     readies = []
     for i in range(starts):

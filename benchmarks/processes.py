@@ -41,6 +41,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def service_env(work: Path) -> dict:
+    """This process's environment for a measured service: its own database under `work`, and no rate limit."""
+    return {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'service.db'}", "TRIASE_RATE_LIMIT": ""}
+
+
 def create_key(env: dict) -> str:
     return subprocess.run(
         [BIN / "triase", "apikey", "create", "soak", "--role", "admin"], env=env, capture_output=True, text=True,

@@ -19,7 +19,7 @@ import pandas as pd
 import typer
 
 from benchmarks.loadgen import open_loop
-from benchmarks.processes import rss_mib, start_service, stop
+from benchmarks.processes import rss_mib, service_env, start_service, stop
 from model.paths import CORPUS_PATH, PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "benchmarks" / "out"
@@ -40,7 +40,7 @@ def main(
         return "POST", "/v1/predict", {"text": texts[i % len(texts)], "id": f"soak-{i}"}
 
     work = Path(tempfile.mkdtemp(prefix="triase-soak-"))
-    env = {**os.environ, "TRIASE_DATABASE_URL": f"sqlite:///{work / 'soak.db'}", "TRIASE_RATE_LIMIT": ""}
+    env = service_env(work)
     proc, base, key = start_service(env, work / "serve.log", workers)
     try:
         headers = {"X-API-Key": key}
