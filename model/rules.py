@@ -20,6 +20,8 @@ class Rule:
     raise_to: str
     phrases: tuple[tuple[str, ...], ...]
     unless: tuple[tuple[str, ...], ...] = ()
+    # The level a phrase raises to when only worry stands before it ("takut roboh"): a hazard, not an emergency.
+    if_hedged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,11 @@ def _phrase(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class UrgencyRules:
     rules: tuple[Rule, ...]
-    negations: frozenset[str]  # negation and hedge words that stop a phrase from firing
+    negations: frozenset[str]  # words that stop a phrase from firing ("tidak ada korban")
     negation_window: int = 3
+    # Worry words ("takut roboh"): they stop a phrase too, or lower it to its rule's `if_hedged` level. A default
+    # here, not only in `load_rules`, so that models pickled before hedges were told apart still load.
+    hedges: frozenset[str] = frozenset()
 
     def fire(self, words: list[str]) -> list[Firing]:
         """Rules that fire on a text given as normalised words (slang expanded, not stemmed)."""
@@ -68,16 +73,21 @@ class UrgencyRules:
         return frozenset(phrase[0] for rule in self.rules for phrase in (*rule.phrases, *rule.unless))
 
     def _fire_one(self, rule: Rule, words: list[str], positions: dict[str, list[int]]) -> Firing | None:
+        hedged = None  # a hedged mention counts only when no plain one is found
         for phrase in rule.phrases:
             if phrase[0] not in positions:
                 continue
             for start in _find(words, phrase, positions):
-                before = words[max(0, start - self.negation_window) : start]
-                if not self.negations.intersection(before):
-                    if any(_find(words, exception, positions) for exception in rule.unless):
-                        return None
-                    return Firing(rule.id, rule.raise_to, " ".join(phrase))
-        return None
+                before = set(words[max(0, start - self.negation_window) : start])
+                if before & self.negations:
+                    continue
+                if not before & self.hedges:
+                    return (
+                        None if _excepted(rule, words, positions) else Firing(rule.id, rule.raise_to, " ".join(phrase))
+                    )
+                if rule.if_hedged and hedged is None:
+                    hedged = Firing(rule.id, rule.if_hedged, " ".join(phrase))
+        return hedged if hedged and not _excepted(rule, words, positions) else None
 
     @staticmethod
     def apply(level: str, firings: list[Firing]) -> str:
@@ -98,20 +108,31 @@ def _find(words: list[str], phrase: tuple[str, ...], positions: dict[str, list[i
     ]
 
 
+def _excepted(rule: Rule, words: list[str], positions: dict[str, list[int]]) -> bool:
+    """Whether one of the rule's `unless` phrases is in the text ("kebakaran ... sudah padam")."""
+    return any(_find(words, exception, positions) for exception in rule.unless)
+
+
 def load_rules(path: Path | str = RULES_PATH) -> UrgencyRules:
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f)
     rules = []
     for entry in raw["rules"]:
-        if entry["raise_to"] not in URGENCY_LEVELS:
-            raise ValueError(f"{path}: rule {entry['id']!r}: raise_to must be one of {URGENCY_LEVELS}")
+        for key in ("raise_to", "if_hedged"):
+            if key in entry and entry[key] not in URGENCY_LEVELS:
+                raise ValueError(f"{path}: rule {entry['id']!r}: {key} must be one of {URGENCY_LEVELS}")
         rules.append(
             Rule(
                 id=entry["id"],
                 raise_to=entry["raise_to"],
                 phrases=tuple(_phrase(p) for p in entry["phrases"]),
                 unless=tuple(_phrase(p) for p in entry.get("unless", [])),
+                if_hedged=entry.get("if_hedged"),
             )
         )
-    blockers = frozenset(raw.get("negations", [])) | frozenset(raw.get("hedges", []))
-    return UrgencyRules(tuple(rules), blockers, int(raw.get("negation_window", 3)))
+    return UrgencyRules(
+        tuple(rules),
+        negations=frozenset(raw.get("negations", [])),
+        negation_window=int(raw.get("negation_window", 3)),
+        hedges=frozenset(raw.get("hedges", [])),
+    )

@@ -37,7 +37,29 @@ def test_unless_phrase_cancels_a_rule(rules):
 
 def test_worry_is_not_an_emergency(rules):
     assert "bangunan-pohon-tiang-roboh" in fired(rules, "pohon besar di depan sekolah hampir roboh")
-    assert "bangunan-pohon-tiang-roboh" not in fired(rules, "pohonnya rimbun, warga takut hampir roboh kalau hujan")
+    worried = rules.fire(words("pohonnya rimbun, warga takut hampir roboh kalau hujan"))
+    assert "darurat" not in {f.raise_to for f in worried}
+
+
+def test_worry_about_a_fall_is_a_hazard_to_fix(rules):
+    firings = rules.fire(words("pohon besar condong ke rumah lansia, kami takut roboh menimpa rumah"))
+    assert {(f.rule, f.raise_to) for f in firings} == {("bangunan-pohon-tiang-roboh", "tinggi")}
+    assert rules.apply("sedang", firings) == "tinggi"
+    # a plain mention beside a worried one still raises to darurat
+    plain = rules.fire(words("takut roboh dari kemarin, sekarang pohon roboh menimpa rumah warga"))
+    assert rules.apply("sedang", plain) == "darurat"
+
+
+def test_tinggi_situations_of_the_guideline(rules):
+    assert rules.apply("sedang", rules.fire(words("kalau hujan jalan depan rumah selalu banjir"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("lubang itu sangat membahayakan pengguna jalan"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("sudah tiga bulan kami tidak digaji"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("jalannya tidak membahayakan, cuma kotor"))) == "sedang"
+
+
+def test_mentions_that_are_not_emergencies(rules):
+    assert rules.fire(words("gang sempit, mobil pemadam kebakaran tidak bisa masuk")) == []
+    assert rules.fire(words("ayah saya meninggal dunia, mohon bantu urus pensiun ibu")) == []
 
 
 def test_rules_only_raise(rules):
