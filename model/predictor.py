@@ -66,6 +66,10 @@ class TriageModel:
     needs nothing from outside. `version` is filled in by whoever loads it from the registry.
     """
 
+    # Fingerprints of the texts both heads were trained on, so that a later training run compares itself with
+    # this model only on complaints this model has not seen. Empty for models saved before it was recorded.
+    trained_on: frozenset[str] = frozenset()
+
     def __init__(
         self,
         opd: Pipeline,
@@ -79,6 +83,7 @@ class TriageModel:
         name: str = MODEL_NAME,
         run_id: str | None = None,
         trained_at: str | None = None,
+        trained_on: frozenset[str] = frozenset(),
         version: str | None = None,
     ):
         self.opd = opd
@@ -91,6 +96,7 @@ class TriageModel:
         self.name = name
         self.run_id = run_id
         self.trained_at = trained_at
+        self.trained_on = trained_on
         self.version = version
         # Derived once here rather than per request: explanation weights and the default thresholds.
         self._weights = {h: linear_weights(p) for h, p in (("opd", opd), ("urgency", urgency))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+from pathlib import Path
 
 import joblib
 import mlflow
@@ -12,13 +13,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from model.paths import CORPUS_PATH
 from model.pipeline import build_head
 from model.predictor import TriageModel
-from model.taxonomy import URGENCY_LEVELS
+from model.taxonomy import URGENCY_LEVELS, default_taxonomy
 from tests.conftest import client_for
 from training import tracking
 from training.cli import app
-from training.train import fit_with_validation, load_params, train
+from training.data import DEFAULT_COLUMNS
+from training.train import fit_with_validation, load_params, prepare, split, train
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -129,6 +132,30 @@ def test_promotion_gate_refuses_a_worse_model_unless_forced(store):
     forced = train(settings, params=weak, force=True)
     assert forced.promoted and forced.decision.startswith("forced")
     assert str(client.get_model_version_by_alias("complaint-triage", "champion").version) == forced.version
+    client.set_registered_model_alias("complaint-triage", "champion", "1")  # leave the store as found
+
+
+def test_the_gate_scores_both_models_only_on_complaints_the_champion_did_not_train_on(store, corpus, tmp_path):
+    settings, _ = store
+    # Two thirds of the corpus: its own random held-out split now holds complaints the champion learned (it
+    # trained on the whole corpus's training split), on which the champion would look better than it is.
+    part = corpus[corpus.groupby("opd").cumcount() < corpus["opd"].map(corpus["opd"].value_counts()) * 2 // 3]
+    path = tmp_path / "part.csv"
+    part.to_csv(path, index=False)
+    result = train(settings, data=path)
+
+    params = load_params()
+    split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
+    prepared = {p: prepare(p, DEFAULT_COLUMNS, default_taxonomy(), min_class_count=10) for p in (CORPUS_PATH, path)}
+    _, champion_held_out = split(prepared[CORPUS_PATH], **split_args)
+    _, held_out = split(prepared[path], **split_args)
+    unseen = held_out["text"].isin(champion_held_out["text"])  # the part's texts the champion did not train on
+    assert 50 <= unseen.sum() < len(held_out) * 0.5
+
+    client = client_for(settings)
+    promotion = json.loads(Path(client.download_artifacts(result.run_id, "promotion.json", str(tmp_path))).read_text())
+    assert promotion["compared_on"] == {"opd": unseen.sum(), "urgency": unseen.sum(), "held_out": len(held_out)}
+    assert f"on {unseen.sum()} of {len(held_out)} held-out complaints the champion did not train on" in result.decision
     client.set_registered_model_alias("complaint-triage", "champion", "1")  # leave the store as found
 
 

@@ -225,6 +225,7 @@ def train(
         policy=policy,
         urgency_prior_shift=params.get("urgency_prior_shift"),
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        trained_on=text_fingerprints(opd_train["text"]) | text_fingerprints(urg_train["text"]),
     )
 
     progress(f"Evaluating on {len(opd_test)} held-out complaints")
@@ -263,20 +264,18 @@ def train(
         version = str(info.registered_model_version) if register else None
 
         decision = tracking.Decision(False, "not registered")
+        gate = {"tolerance": params["promotion"]["tolerance"], "metrics": params["promotion"]["metrics"]}
         if register:
             progress("Comparing with the current champion")
             current = tracking.champion(client, settings)
-            current_metrics = None
-            if current is not None:
+            current_metrics, compared_on = None, None
+            if current is None:
+                decision = tracking.decide_promotion(gate_view(evaluation), None, **gate, force=force)
+            else:
                 champion_model = tracking.load_model(f"models:/{settings.registered_model}/{current.version}")
-                current_metrics = gate_view(_evaluate_split(champion_model, opd_test, urg_test))
-            decision = tracking.decide_promotion(
-                gate_view(evaluation),
-                current_metrics,
-                tolerance=params["promotion"]["tolerance"],
-                metrics=params["promotion"]["metrics"],
-                force=force,
-            )
+                decision, current_metrics, compared_on = _compare_with_champion(
+                    model, evaluation, champion_model, opd_test, urg_test, gate, force=force
+                )
             if decision.promote:
                 tracking.promote(client, settings, version)
             mlflow.set_tags(
@@ -292,6 +291,7 @@ def train(
                     "version": version,
                     "champion_before": current.version if current else None,
                     "champion_metrics": current_metrics,
+                    "compared_on": compared_on,
                 },
                 "promotion.json",
             )
@@ -319,6 +319,56 @@ def fit_with_validation(
 
 def _text_key(text: str) -> str:
     return " ".join(mask_identifiers(str(text)).lower().split())
+
+
+def _text_fingerprint(text: str) -> str:
+    return hashlib.sha256(_text_key(text).encode()).hexdigest()[:16]
+
+
+def text_fingerprints(texts: pd.Series) -> frozenset[str]:
+    """Short hashes of texts (identifiers masked, case and spacing ignored): what a model records of the
+    complaints it trained on, enough to recognise them later without keeping them."""
+    return frozenset(map(_text_fingerprint, texts))
+
+
+# Fewer held-out complaints than this that the champion has not trained on, and the gate cannot tell the two
+# models apart: it refuses rather than compare on noise (`--force` promotes anyway).
+MIN_UNSEEN = 50
+
+
+def _compare_with_champion(
+    model: TriageModel,
+    evaluation: Evaluation,
+    champion: TriageModel,
+    opd_test: pd.DataFrame,
+    urg_test: pd.DataFrame,
+    gate: dict,
+    *,
+    force: bool,
+) -> tuple[tracking.Decision, dict[str, float] | None, dict[str, int]]:
+    """The promotion decision, with both models scored on the held-out complaints the champion has not trained
+    on. When the training file has grown since the champion was trained, a new random split holds out rows the
+    champion learned, and scoring it on them would flatter it."""
+
+    def unseen(frame: pd.DataFrame) -> pd.DataFrame:
+        if not champion.trained_on:  # a champion saved before it recorded its training texts
+            return frame
+        return frame[[_text_fingerprint(t) not in champion.trained_on for t in frame["text"]]]
+
+    opd_fair = unseen(opd_test)
+    urg_fair = opd_fair if urg_test is opd_test else unseen(urg_test)
+    compared_on = {"opd": len(opd_fair), "urgency": len(urg_fair), "held_out": len(opd_test)}
+    scope = f"on {len(opd_fair)} of {len(opd_test)} held-out complaints the champion did not train on"
+    if min(len(opd_fair), len(urg_fair)) < MIN_UNSEEN:
+        reason = f"too few held-out complaints the champion did not train on to compare ({scope})"
+        if force:
+            return tracking.Decision(True, f"forced: {reason}"), None, compared_on
+        return tracking.Decision(False, reason), None, compared_on
+    current = gate_view(_evaluate_split(champion, opd_fair, urg_fair))
+    whole = len(opd_fair) == len(opd_test) and len(urg_fair) == len(urg_test)
+    new = gate_view(evaluation if whole else _evaluate_split(model, opd_fair, urg_fair))
+    decision = tracking.decide_promotion(new, current, **gate, force=force)
+    return tracking.Decision(decision.promote, f"{decision.reason} ({scope})"), current, compared_on
 
 
 def check_feedback(feedback: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
