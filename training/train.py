@@ -358,7 +358,11 @@ def _compare_with_champion(
     opd_fair = unseen(opd_test)
     urg_fair = opd_fair if urg_test is opd_test else unseen(urg_test)
     compared_on = {"opd": len(opd_fair), "urgency": len(urg_fair), "held_out": len(opd_test)}
-    scope = f"on {len(opd_fair)} of {len(opd_test)} held-out complaints the champion did not train on"
+    scope = (
+        f"on {len(opd_fair)} of {len(opd_test)} held-out complaints the champion did not train on"
+        if champion.trained_on
+        else f"on all {len(opd_test)} held-out complaints: the champion predates records of its training texts"
+    )
     if min(len(opd_fair), len(urg_fair)) < MIN_UNSEEN:
         reason = f"too few held-out complaints the champion did not train on to compare ({scope})"
         if force:
