@@ -55,6 +55,8 @@ def test_tinggi_situations_of_the_guideline(rules):
     assert rules.apply("sedang", rules.fire(words("lubang itu sangat membahayakan pengguna jalan"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("sudah tiga bulan kami tidak digaji"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("jalannya tidak membahayakan, cuma kotor"))) == "sedang"
+    assert rules.apply("sedang", rules.fire(words("ada ular di semak belakang rumah"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("tolong ada ular masuk ke kamar anak"))) == "darurat"
 
 
 def test_mentions_that_are_not_emergencies(rules):
