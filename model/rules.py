@@ -81,12 +81,12 @@ class UrgencyRules:
                 before = set(words[max(0, start - self.negation_window) : start])
                 if before & self.negations:
                     continue
-                if not before & self.hedges:
-                    return (
-                        None if _excepted(rule, words, positions) else Firing(rule.id, rule.raise_to, " ".join(phrase))
-                    )
-                if rule.if_hedged and hedged is None:
-                    hedged = Firing(rule.id, rule.if_hedged, " ".join(phrase))
+                if before & self.hedges:
+                    if rule.if_hedged and hedged is None:
+                        hedged = Firing(rule.id, rule.if_hedged, " ".join(phrase))
+                    continue
+                found = Firing(rule.id, rule.raise_to, " ".join(phrase))
+                return None if _excepted(rule, words, positions) else found
         return hedged if hedged and not _excepted(rule, words, positions) else None
 
     @staticmethod

@@ -264,9 +264,9 @@ def train(
         version = str(info.registered_model_version) if register else None
 
         decision = tracking.Decision(False, "not registered")
-        gate = {"tolerance": params["promotion"]["tolerance"], "metrics": params["promotion"]["metrics"]}
         if register:
             progress("Comparing with the current champion")
+            gate = {"tolerance": params["promotion"]["tolerance"], "metrics": params["promotion"]["metrics"]}
             current = tracking.champion(client, settings)
             current_metrics, compared_on = None, None
             if current is None:
