@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -225,7 +225,7 @@ def train(
         policy=policy,
         urgency_prior_shift=params.get("urgency_prior_shift"),
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        trained_on=text_fingerprints(opd_train["text"]) | text_fingerprints(urg_train["text"]),
+        trained_on=text_fingerprints({*opd_train["text"], *urg_train["text"]}),  # often the same texts: once each
     )
 
     progress(f"Evaluating on {len(opd_test)} held-out complaints")
@@ -266,7 +266,8 @@ def train(
         decision = tracking.Decision(False, "not registered")
         if register:
             progress("Comparing with the current champion")
-            gate = {"tolerance": params["promotion"]["tolerance"], "metrics": params["promotion"]["metrics"]}
+            promotion = params["promotion"]
+            gate = {"tolerance": promotion["tolerance"], "metrics": promotion["metrics"]}
             current = tracking.champion(client, settings)
             current_metrics, compared_on = None, None
             if current is None:
@@ -274,7 +275,7 @@ def train(
             else:
                 champion_model = tracking.load_model(f"models:/{settings.registered_model}/{current.version}")
                 decision, current_metrics, compared_on = _compare_with_champion(
-                    model, evaluation, champion_model, opd_test, urg_test, gate, force=force
+                    model, evaluation, champion_model, opd_test, urg_test, gate, promotion["min_compared"], force=force
                 )
             if decision.promote:
                 tracking.promote(client, settings, version)
@@ -325,15 +326,10 @@ def _text_fingerprint(text: str) -> str:
     return hashlib.sha256(_text_key(text).encode()).hexdigest()[:16]
 
 
-def text_fingerprints(texts: pd.Series) -> frozenset[str]:
+def text_fingerprints(texts: Iterable[str]) -> frozenset[str]:
     """Short hashes of texts (identifiers masked, case and spacing ignored): what a model records of the
     complaints it trained on, enough to recognise them later without keeping them."""
     return frozenset(map(_text_fingerprint, texts))
-
-
-# Fewer held-out complaints than this that the champion has not trained on, and the gate cannot tell the two
-# models apart: it refuses rather than compare on noise (`--force` promotes anyway).
-MIN_UNSEEN = 50
 
 
 def _compare_with_champion(
@@ -343,6 +339,7 @@ def _compare_with_champion(
     opd_test: pd.DataFrame,
     urg_test: pd.DataFrame,
     gate: dict,
+    min_compared: int,
     *,
     force: bool,
 ) -> tuple[tracking.Decision, dict[str, float] | None, dict[str, int]]:
@@ -363,7 +360,7 @@ def _compare_with_champion(
         if champion.trained_on
         else f"on all {len(opd_test)} held-out complaints: the champion predates records of its training texts"
     )
-    if min(len(opd_fair), len(urg_fair)) < MIN_UNSEEN:
+    if min(len(opd_fair), len(urg_fair)) < min_compared:
         reason = f"too few held-out complaints the champion did not train on to compare ({scope})"
         if force:
             return tracking.Decision(True, f"forced: {reason}"), None, compared_on
