@@ -43,7 +43,8 @@ def test_worry_is_not_an_emergency(rules):
 
 def test_worry_about_a_fall_is_a_hazard_to_fix(rules):
     firings = rules.fire(words("pohon besar condong ke rumah lansia, kami takut roboh menimpa rumah"))
-    assert {(f.rule, f.raise_to) for f in firings} == {("bangunan-pohon-tiang-roboh", "tinggi")}
+    assert ("bangunan-pohon-tiang-roboh", "tinggi") in {(f.rule, f.raise_to) for f in firings}
+    assert {f.raise_to for f in firings} == {"tinggi"}
     assert rules.apply("sedang", firings) == "tinggi"
     # a plain mention beside a worried one still raises to darurat
     plain = rules.fire(words("takut roboh dari kemarin, sekarang pohon roboh menimpa rumah warga"))
@@ -57,11 +58,23 @@ def test_tinggi_situations_of_the_guideline(rules):
     assert rules.apply("sedang", rules.fire(words("jalannya tidak membahayakan, cuma kotor"))) == "sedang"
     assert rules.apply("sedang", rules.fire(words("ada ular di semak belakang rumah"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("tolong ada ular masuk ke kamar anak"))) == "darurat"
+    assert rules.apply("sedang", rules.fire(words("tikungan ini rawan kecelakaan kalau malam"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("tutup got hilang depan sekolah, anak bisa jatuh"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("pohon angsana depan rumah sudah keropos batangnya"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("dahan pohon mengenai kabel listrik di gang kami"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("jalan gelap, minggu lalu ada pembegalan di situ"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("pohon besar itu kami takut roboh ke rumah"))) == "tinggi"
+
+
+def test_sunken_paving_alone_is_minor_road_damage(rules):
+    assert rules.fire(words("paving di depan rumah ambles sedikit, mohon diperbaiki")) == []
+    assert rules.apply("sedang", rules.fire(words("aspal amblas dan sangat membahayakan pemotor"))) == "tinggi"
 
 
 def test_mentions_that_are_not_emergencies(rules):
     assert rules.fire(words("gang sempit, mobil pemadam kebakaran tidak bisa masuk")) == []
     assert rules.fire(words("ayah saya meninggal dunia, mohon bantu urus pensiun ibu")) == []
+    assert rules.fire(words("mohon segera ditutup untuk menghindari korban jiwa")) == []
 
 
 def test_rules_only_raise(rules):
