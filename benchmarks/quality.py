@@ -90,7 +90,7 @@ def reference_scores(train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 def urgency_scores(model: TriageModel, texts: list[str], truth: list[str]) -> dict[str, dict]:
     _, urg_proba = model.predict_proba(texts)
-    head = list(np.asarray(model.urgency_classes)[urg_proba.argmax(axis=1)])
+    head = model.model_urgency(urg_proba)
     ruled = [level for level, _ in model.final_urgency(texts, urg_proba)]
     out = {}
     for name, pred in (("head", head), ("head+rules", ruled)):
@@ -140,6 +140,7 @@ def main(
         validation=validation,
         policy=ReviewPolicy(target_precision=target_precision),
         urgency_prior_shift=params.get("urgency_prior_shift"),
+        urgency_decision=params.get("urgency_decision", "most_probable"),
     )
 
     opd_proba, _ = model.predict_proba(test["text"].tolist())

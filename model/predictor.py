@@ -19,6 +19,7 @@ from model.features import FeatureMemo, same_features, share_vocabularies, trans
 from model.preprocess import TextAnalysis
 from model.rules import Firing, UrgencyRules
 from model.taxonomy import Taxonomy
+from model.urgency_decision import check_decision, decide_levels
 
 N_ALTERNATIVES = 2
 DEFAULT_TARGET_PRECISION = 0.95
@@ -69,6 +70,9 @@ class TriageModel:
     # Fingerprints of the texts both heads were trained on, so that a later training run compares itself with
     # this model only on complaints this model has not seen. Empty for models saved before it was recorded.
     trained_on: frozenset[str] = frozenset()
+    # How urgency probabilities become a level (`model.urgency_decision`); models saved before it existed used
+    # the most probable level.
+    urgency_decision: str = "most_probable"
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class TriageModel:
         validation: ValidationSet | None = None,
         policy: ReviewPolicy = ReviewPolicy(),
         urgency_prior_shift: dict[str, float] | None = None,
+        urgency_decision: str = "most_probable",
         name: str = MODEL_NAME,
         run_id: str | None = None,
         trained_at: str | None = None,
@@ -93,6 +98,7 @@ class TriageModel:
         self.validation = validation
         self.policy = policy
         self.urgency_prior_shift = urgency_prior_shift or {}
+        self.urgency_decision = check_decision(urgency_decision)
         self.name = name
         self.run_id = run_id
         self.trained_at = trained_at
@@ -193,13 +199,17 @@ class TriageModel:
         shifted = proba * factors
         return shifted / shifted.sum(axis=1, keepdims=True)
 
+    def model_urgency(self, urgency_proba: np.ndarray) -> list[str]:
+        """The learned head's level for each row of urgency probabilities, before the safety rules."""
+        classes = self.urgency_classes
+        return [classes[i] for i in decide_levels(urgency_proba, classes, self.urgency_decision)]
+
     def final_urgency(self, texts: Sequence[str], urgency_proba: np.ndarray) -> list[tuple[str, list[Firing]]]:
         """Urgency after the safety rules, with the rules that fired, for each text."""
-        classes = self.urgency_classes
         analyses = _step(self.opd, "prep").analyse_all(texts)
         return [
-            self._apply_rules(classes[int(np.argmax(p))], analysis.words)
-            for analysis, p in zip(analyses, urgency_proba, strict=True)
+            self._apply_rules(level, analysis.words)
+            for analysis, level in zip(analyses, self.model_urgency(urgency_proba), strict=True)
         ]
 
     def _apply_rules(self, level: str, words: list[str]) -> tuple[str, list[Firing]]:
@@ -252,7 +262,7 @@ class TriageModel:
         # Whole-batch array work first; the loop below then handles plain Python values.
         ranked = np.argsort(-opd_proba, axis=1)[:, : 1 + N_ALTERNATIVES]
         top_probabilities = np.take_along_axis(opd_proba, ranked, axis=1).tolist()
-        model_levels = urg_proba.argmax(axis=1).tolist()
+        model_levels = decide_levels(urg_proba, urg_classes, self.urgency_decision).tolist()
         predictions = []
         for i, (analysis, best, top, p_urg, m) in enumerate(
             zip(analyses, ranked.tolist(), top_probabilities, urg_proba.tolist(), model_levels, strict=True)

@@ -224,6 +224,7 @@ def train(
         validation=validation,
         policy=policy,
         urgency_prior_shift=params.get("urgency_prior_shift"),
+        urgency_decision=params.get("urgency_decision", "most_probable"),
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         trained_on=text_fingerprints({*opd_train["text"], *urg_train["text"]}),  # often the same texts: once each
     )
