@@ -43,8 +43,7 @@ def test_worry_is_not_an_emergency(rules):
 
 def test_worry_about_a_fall_is_a_hazard_to_fix(rules):
     firings = rules.fire(words("pohon besar condong ke rumah lansia, kami takut roboh menimpa rumah"))
-    assert ("bangunan-pohon-tiang-roboh", "tinggi") in {(f.rule, f.raise_to) for f in firings}
-    assert {f.raise_to for f in firings} == {"tinggi"}
+    assert {(f.rule, f.raise_to) for f in firings} == {("bangunan-pohon-tiang-roboh", "tinggi")}
     assert rules.apply("sedang", firings) == "tinggi"
     # a plain mention beside a worried one still raises to darurat
     plain = rules.fire(words("takut roboh dari kemarin, sekarang pohon roboh menimpa rumah warga"))
@@ -61,9 +60,11 @@ def test_tinggi_situations_of_the_guideline(rules):
     assert rules.apply("sedang", rules.fire(words("tikungan ini rawan kecelakaan kalau malam"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("tutup got hilang depan sekolah, anak bisa jatuh"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("pohon angsana depan rumah sudah keropos batangnya"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("tlg potong batang yg lapuk itu"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("ada tutup got yg hilang dkt perempatan"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("dahan pohon mengenai kabel listrik di gang kami"))) == "tinggi"
     assert rules.apply("sedang", rules.fire(words("jalan gelap, minggu lalu ada pembegalan di situ"))) == "tinggi"
-    assert rules.apply("sedang", rules.fire(words("pohon besar itu kami takut roboh ke rumah"))) == "tinggi"
+    assert rules.apply("sedang", rules.fire(words("pohon besar dan rindang, kami takut roboh"))) == "sedang"
 
 
 def test_sunken_paving_alone_is_minor_road_damage(rules):
