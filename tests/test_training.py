@@ -61,6 +61,7 @@ def test_first_model_is_registered_promoted_and_fully_logged(store):
         "promotion.json",
     } <= artifacts
     assert run.data.tags["promotion.decision"] == "promoted"
+    assert result.model.urgency_decision == load_params()["urgency_decision"]
 
 
 def test_held_out_quality_is_sane(store):
@@ -204,6 +205,17 @@ def test_invalid_data_is_rejected_before_anything_is_logged(settings, tmp_path, 
     assert result.exit_code == 1
     assert "row 5 text: text is empty" in result.output
     assert "row 12 opd: opd label 'dinas-jalan' is not in the taxonomy" in result.output
+    client = client_for(settings)
+    assert client.search_registered_models() == []
+    experiment = client.get_experiment_by_name(settings.experiment)
+    assert experiment is None or client.search_runs([experiment.experiment_id]) == []
+
+
+def test_an_unknown_urgency_decision_is_refused_before_anything_is_fitted_or_logged(settings):
+    steps = []
+    with pytest.raises(ValueError, match="urgency_decision must be one of"):
+        train(settings, params={**load_params(), "urgency_decision": "median"}, progress=steps.append)
+    assert steps == []  # refused before validating the data, let alone fitting
     client = client_for(settings)
     assert client.search_registered_models() == []
     experiment = client.get_experiment_by_name(settings.experiment)

@@ -24,6 +24,7 @@ from model.pipeline import build_head
 from model.predictor import ReviewPolicy, TriageModel
 from model.rules import load_rules
 from model.taxonomy import Taxonomy, default_taxonomy
+from model.urgency_decision import check_decision
 from training import tracking
 from training.data import DEFAULT_COLUMNS, OPTIONAL, Columns, load_dataset
 from training.metrics import Evaluation, evaluate
@@ -174,6 +175,7 @@ def train(
     """Train, evaluate, log and register. `feedback`: reviewed complaints (training format) that join the training
     part only (the held-out part stays comparable between runs) and replace base rows with the same text."""
     params = params or load_params()
+    urgency_decision = check_decision(params.get("urgency_decision", "most_probable"))
     taxonomy = default_taxonomy()
     min_count = params["validation"]["min_class_count"]
     split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
@@ -224,7 +226,7 @@ def train(
         validation=validation,
         policy=policy,
         urgency_prior_shift=params.get("urgency_prior_shift"),
-        urgency_decision=params.get("urgency_decision", "most_probable"),
+        urgency_decision=urgency_decision,
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         trained_on=text_fingerprints({*opd_train["text"], *urg_train["text"]}),  # often the same texts: once each
     )
