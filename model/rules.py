@@ -20,7 +20,7 @@ class Rule:
     raise_to: str
     phrases: tuple[tuple[str, ...], ...]
     unless: tuple[tuple[str, ...], ...] = ()
-    # The level a phrase raises to when only worry stands before it ("takut roboh"): a hazard, not an emergency.
+    # The level a phrase raises to when only worry stands before it ("takut akan roboh"): a hazard, not an emergency.
     if_hedged: str | None = None
 
 
@@ -40,7 +40,7 @@ class UrgencyRules:
     rules: tuple[Rule, ...]
     negations: frozenset[str]  # words that stop a phrase from firing ("tidak ada korban")
     negation_window: int = 3
-    # Worry words ("takut roboh"): they stop a phrase too, or lower it to its rule's `if_hedged` level. A default
+    # Worry words ("takut akan roboh"): they stop a phrase too, or lower it to its rule's `if_hedged` level. A default
     # here, not only in `load_rules`, so that models pickled before hedges were told apart still load.
     hedges: frozenset[str] = frozenset()
 
