@@ -17,11 +17,14 @@ from model.paths import CORPUS_PATH
 from model.pipeline import build_head
 from model.predictor import TriageModel
 from model.taxonomy import URGENCY_LEVELS, default_taxonomy
+from model.urgency_decision import decide_levels
 from tests.conftest import client_for
 from training import tracking
 from training.cli import app
 from training.data import DEFAULT_COLUMNS
+from training.metrics import urgency_metrics
 from training.train import fit_with_validation, load_params, prepare, split, train
+from training.tune import tune
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -254,3 +257,25 @@ def test_tune_logs_nested_trials_and_writes_the_best_config(settings, tmp_path, 
     written = load_params(output)
     assert written["opd"]["C"] == float(best.data.params["C"])
     assert written["urgency"] == load_params()["urgency"]  # the other head is left alone
+
+
+def test_tuning_the_urgency_head_scores_it_by_the_configured_decision(settings, tmp_path, corpus):
+    sample = corpus.groupby("urgency").head(60).reset_index(drop=True)
+    params = {**load_params(), "urgency_decision": "least_squared_error"}
+    best = tune(settings, sample, params, head="urgency", trials=1, output=tmp_path / "params.yaml")
+
+    split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
+    fit_part, validation = split(split(sample, **split_args)[0], **split_args)
+    head = build_head(**best).fit(fit_part["text"].tolist(), fit_part["urgency"].tolist())
+    proba = head.predict_proba(validation["text"].tolist())
+    scores = {
+        decision: urgency_metrics(
+            validation["urgency"].tolist(), list(head.classes_[decide_levels(proba, head.classes_, decision)])
+        )["macro_f1"]
+        for decision in ("most_probable", "least_squared_error")
+    }
+    assert scores["most_probable"] != scores["least_squared_error"]  # else this test could not tell them apart
+    client = client_for(settings)
+    runs = client.search_runs([client.get_experiment_by_name(settings.experiment).experiment_id])
+    trial = next(r for r in runs if r.info.run_name == "trial-1")
+    assert trial.data.metrics["macro_f1"] == pytest.approx(scores["least_squared_error"])

@@ -10,6 +10,7 @@ import mlflow
 import yaml
 
 from model.pipeline import build_head
+from model.urgency_decision import decide_levels
 from training import tracking
 from training.metrics import opd_metrics, urgency_metrics
 from training.settings import Settings
@@ -69,7 +70,9 @@ def tune(
                 if head == "opd":
                     scores = opd_metrics(validation[head].tolist(), proba, list(model.classes_))
                 else:
-                    predicted = list(model.classes_[proba.argmax(axis=1)])
+                    # scored the way the model will decide its level
+                    decision = params.get("urgency_decision", "most_probable")
+                    predicted = list(model.classes_[decide_levels(proba, model.classes_, decision)])
                     scores = urgency_metrics(validation[head].tolist(), predicted)
                 scores = {k: v for k, v in scores.items() if isinstance(v, float)}
                 mlflow.log_params(candidate)
