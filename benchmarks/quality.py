@@ -35,7 +35,7 @@ from model.taxonomy import default_taxonomy
 from training import tracking
 from training.metrics import opd_metrics, urgency_metrics
 from training.settings import get_settings
-from training.train import fit_with_validation, load_params
+from training.train import fit_with_validation, load_params, model_options
 
 SPLIT_DATE = "2022-10-01"
 OUT = PROJECT_ROOT / "benchmarks" / "out"
@@ -139,8 +139,7 @@ def main(
         rules=load_rules(),
         validation=validation,
         policy=ReviewPolicy(target_precision=target_precision),
-        urgency_prior_shift=params.get("urgency_prior_shift"),
-        urgency_decision=params.get("urgency_decision", "most_probable"),
+        **model_options(params),
     )
 
     opd_proba, _ = model.predict_proba(test["text"].tolist())

@@ -10,6 +10,7 @@ called `sedang`, and quadratic-weighted kappa, the measure of issue 3, counts mi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,9 +30,19 @@ def decide_levels(proba: np.ndarray, classes: Sequence[str], decision: str) -> n
     most = proba.argmax(axis=1)
     if check_decision(decision) == "most_probable":
         return most
-    rank = np.array([URGENCY_LEVELS.index(c) for c in classes])  # 0 = darurat … 3 = rendah
-    cost = (rank[:, None] - rank[None, :]) ** 2.0  # cost[i, j]: answering classes[j] when the truth is classes[i]
+    cost, emergency = _costs(tuple(classes))
     expected = proba @ cost
-    emergency = rank == 0
     expected[:, emergency] = np.inf
     return np.where(emergency[most], most, expected.argmin(axis=1))
+
+
+@lru_cache(maxsize=4)
+def _costs(classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The squared-distance cost matrix of a head's classes and which of them is `darurat`: the same for every
+    request, so built once (it was most of the decision's time per prediction)."""
+    rank = np.array([URGENCY_LEVELS.index(c) for c in classes])  # 0 = darurat … 3 = rendah
+    cost = (rank[:, None] - rank[None, :]) ** 2.0  # cost[i, j]: answering classes[j] when the truth is classes[i]
+    emergency = rank == 0
+    for shared in (cost, emergency):  # the same arrays go to every caller
+        shared.setflags(write=False)
+    return cost, emergency

@@ -39,6 +39,14 @@ def load_params(path: Path | str = PARAMS_PATH) -> dict:
         return yaml.safe_load(f)
 
 
+def model_options(params: dict) -> dict:
+    """The `TriageModel` settings the training configuration gives, checked (before any data is read)."""
+    return {
+        "urgency_prior_shift": params.get("urgency_prior_shift"),
+        "urgency_decision": check_decision(params.get("urgency_decision", "most_probable")),
+    }
+
+
 def prepare(
     path: Path | str,
     columns: Columns,
@@ -175,7 +183,7 @@ def train(
     """Train, evaluate, log and register. `feedback`: reviewed complaints (training format) that join the training
     part only (the held-out part stays comparable between runs) and replace base rows with the same text."""
     params = params or load_params()
-    urgency_decision = check_decision(params.get("urgency_decision", "most_probable"))
+    options = model_options(params)
     taxonomy = default_taxonomy()
     min_count = params["validation"]["min_class_count"]
     split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
@@ -225,8 +233,7 @@ def train(
         rules=load_rules(),
         validation=validation,
         policy=policy,
-        urgency_prior_shift=params.get("urgency_prior_shift"),
-        urgency_decision=urgency_decision,
+        **options,
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         trained_on=text_fingerprints({*opd_train["text"], *urg_train["text"]}),  # often the same texts: once each
     )

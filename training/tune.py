@@ -14,7 +14,7 @@ from model.urgency_decision import decide_levels
 from training import tracking
 from training.metrics import opd_metrics, urgency_metrics
 from training.settings import Settings
-from training.train import PARAMS_PATH, Progress, split
+from training.train import PARAMS_PATH, Progress, model_options, split
 
 SEARCH_SPACE = {
     "C": [0.1, 0.25, 0.5, 1.0, 2.0],
@@ -47,6 +47,7 @@ def tune(
     The held-out test part of `frame` (the same split `triase train` uses) is dropped first; the search
     trains on the rest and scores on a validation slice carved from it the same way.
     """
+    decision = model_options(params)["urgency_decision"]  # the urgency head is scored the way it will decide
     split_args = {"test_size": params["split"]["test_size"], "seed": params["split"]["seed"]}
     train_part, _ = split(frame, **split_args)
     fit_part, validation = split(train_part, **split_args)
@@ -70,8 +71,6 @@ def tune(
                 if head == "opd":
                     scores = opd_metrics(validation[head].tolist(), proba, list(model.classes_))
                 else:
-                    # scored the way the model will decide its level
-                    decision = params.get("urgency_decision", "most_probable")
                     predicted = list(model.classes_[decide_levels(proba, model.classes_, decision)])
                     scores = urgency_metrics(validation[head].tolist(), predicted)
                 scores = {k: v for k, v in scores.items() if isinstance(v, float)}
