@@ -21,4 +21,5 @@ def test_default_model_transfers_to_real_complaints(store):
     assert result.exit_code == 0, result.output
     opd = json.loads(result.stdout)["opd"]
     print(f"transfer: top-1 {opd['accuracy']:.3f}, top-3 {opd['top3']:.3f}, macro-F1 {opd['macro_f1']:.3f}")
-    assert opd["accuracy"] >= 0.60 and opd["top3"] >= 0.80
+    # Floors a few points under the measured 0.717 / 0.863 (stop 23), so a corpus change that loses transfer fails.
+    assert opd["accuracy"] >= 0.68 and opd["top3"] >= 0.83
