@@ -1,0 +1,50 @@
+"""The real complaint sets are for measuring only: no file of the project may carry their text. A run of eight
+words shared with a real complaint is taken as copied (formulaic letter phrases can collide by chance too, and
+must be reworded all the same). Skipped, with the reason, where the shared data is absent."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from model.paths import PROJECT_ROOT
+from training.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+REAL = Settings().shared_datasets / "surabaya-2022.csv"
+RUN = 8
+TEXT_SUFFIXES = {".csv", ".md", ".py", ".txt", ".tsv", ".yaml", ".yml", ".toml", ".html", ".json"}
+SKIPPED_DIRS = {".venv", ".git", "mlartifacts", "mlruns", "out", "node_modules", "__pycache__"}
+
+
+def _words(text: str) -> list[str]:
+    # The export writes line breaks as a literal backslash-n.
+    return re.findall(r"\w+", text.replace("\\n", " ").lower())
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = _words(text)
+    return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
+
+
+def _project_files():
+    for path in sorted(PROJECT_ROOT.rglob("*")):
+        relative = path.relative_to(PROJECT_ROOT)
+        if path.is_file() and path.suffix in TEXT_SUFFIXES and not SKIPPED_DIRS & set(relative.parts):
+            yield relative, path
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason=f"real complaints not found at {REAL} (set TRIASE_SHARED_DATASETS)")
+def test_no_project_file_shares_an_eight_word_run_with_a_real_complaint():
+    real: set[tuple[str, ...]] = set()
+    for text in pd.read_csv(REAL, dtype=str, keep_default_na=False)["text"]:
+        real |= _runs(text)
+    found = []
+    for relative, path in _project_files():
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            shared = _runs(line) & real
+            if shared:
+                found.append(f"{relative}:{number}: {' '.join(sorted(shared)[0])}")
+    assert not found, "text shared with the real complaints:\n" + "\n".join(found)
