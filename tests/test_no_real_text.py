@@ -4,7 +4,9 @@ must be reworded all the same). Skipped, with the reason, where the shared data 
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -24,27 +26,39 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.replace("\\n", " ").lower())
 
 
-def _runs(text: str) -> set[tuple[str, ...]]:
-    words = _words(text)
+def _runs(words: list[str]) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
 
 
 def _project_files():
-    for path in sorted(PROJECT_ROOT.rglob("*")):
-        relative = path.relative_to(PROJECT_ROOT)
-        if path.is_file() and path.suffix in TEXT_SUFFIXES and not SKIPPED_DIRS & set(relative.parts):
-            yield relative, path
+    """Text files of the project, not descending into environments, stores or generated output."""
+    for folder, subfolders, files in os.walk(PROJECT_ROOT):
+        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.suffix in TEXT_SUFFIXES:
+                yield path
+
+
+def _shared_runs(path: Path, real: set[tuple[str, ...]]) -> list[str]:
+    """Each run of the file's words (across line breaks too: a CSV row may span lines) found in `real`,
+    with the line it starts on."""
+    words, lines = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        found = _words(line)
+        words += found
+        lines += [number] * len(found)
+    return [
+        f"{path.relative_to(PROJECT_ROOT)}:{lines[i]}: {' '.join(words[i : i + RUN])}"
+        for i in range(len(words) - RUN + 1)
+        if tuple(words[i : i + RUN]) in real
+    ]
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason=f"real complaints not found at {REAL} (set TRIASE_SHARED_DATASETS)")
 def test_no_project_file_shares_an_eight_word_run_with_a_real_complaint():
     real: set[tuple[str, ...]] = set()
     for text in pd.read_csv(REAL, dtype=str, keep_default_na=False)["text"]:
-        real |= _runs(text)
-    found = []
-    for relative, path in _project_files():
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            shared = _runs(line) & real
-            if shared:
-                found.append(f"{relative}:{number}: {' '.join(sorted(shared)[0])}")
+        real |= _runs(_words(text))
+    found = [hit for path in _project_files() for hit in _shared_runs(path, real)]
     assert not found, "text shared with the real complaints:\n" + "\n".join(found)
