@@ -46,6 +46,13 @@ def corpus() -> pd.DataFrame:
     return pd.read_csv(CORPUS_PATH, dtype=str, keep_default_na=False)
 
 
+# The real complaint set, for the tests that measure on it; they skip, saying why, where it is absent.
+REAL_COMPLAINTS = Settings().shared_datasets / "surabaya-2022.csv"
+needs_real_complaints = pytest.mark.skipif(
+    not REAL_COMPLAINTS.is_file(), reason=f"real complaints not found at {REAL_COMPLAINTS} (set TRIASE_SHARED_DATASETS)"
+)
+
+
 def client_for(settings: Settings):
     from training.registry import registry_client
 

@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 
 from model.paths import PROJECT_ROOT
-from training.settings import Settings
+from tests.conftest import REAL_COMPLAINTS, needs_real_complaints
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
-REAL = Settings().shared_datasets / "surabaya-2022.csv"
 RUN = 8
 TEXT_SUFFIXES = {".csv", ".md", ".py", ".txt", ".tsv", ".yaml", ".yml", ".toml", ".html", ".json"}
 SKIPPED_DIRS = {".venv", ".git", "mlartifacts", "mlruns", "out", "node_modules", "__pycache__"}
@@ -26,8 +25,9 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.replace("\\n", " ").lower())
 
 
-def _runs(words: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
+def _runs(words: list[str]) -> list[tuple[str, ...]]:
+    """Every run of `RUN` consecutive words, in order (the i-th starts at word i)."""
+    return [tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)]
 
 
 def _project_files():
@@ -49,16 +49,16 @@ def _shared_runs(path: Path, real: set[tuple[str, ...]]) -> list[str]:
         words += found
         lines += [number] * len(found)
     return [
-        f"{path.relative_to(PROJECT_ROOT)}:{lines[i]}: {' '.join(words[i : i + RUN])}"
-        for i in range(len(words) - RUN + 1)
-        if tuple(words[i : i + RUN]) in real
+        f"{path.relative_to(PROJECT_ROOT)}:{lines[i]}: {' '.join(run)}"
+        for i, run in enumerate(_runs(words))
+        if run in real
     ]
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason=f"real complaints not found at {REAL} (set TRIASE_SHARED_DATASETS)")
+@needs_real_complaints
 def test_no_project_file_shares_an_eight_word_run_with_a_real_complaint():
     real: set[tuple[str, ...]] = set()
-    for text in pd.read_csv(REAL, dtype=str, keep_default_na=False)["text"]:
-        real |= _runs(_words(text))
+    for text in pd.read_csv(REAL_COMPLAINTS, dtype=str, keep_default_na=False)["text"]:
+        real.update(_runs(_words(text)))
     found = [hit for path in _project_files() for hit in _shared_runs(path, real)]
     assert not found, "text shared with the real complaints:\n" + "\n".join(found)

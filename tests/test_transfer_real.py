@@ -8,16 +8,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import REAL_COMPLAINTS, needs_real_complaints
 from training.cli import app
-from training.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
-REAL = Settings().shared_datasets / "surabaya-2022.csv"
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason=f"real complaints not found at {REAL} (set TRIASE_SHARED_DATASETS)")
+@needs_real_complaints
 def test_default_model_transfers_to_real_complaints(store):
-    result = CliRunner().invoke(app, ["evaluate", "--data", str(REAL), "--json"])
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(REAL_COMPLAINTS), "--json"])
     assert result.exit_code == 0, result.output
     opd = json.loads(result.stdout)["opd"]
     print(f"transfer: top-1 {opd['accuracy']:.3f}, top-3 {opd['top3']:.3f}, macro-F1 {opd['macro_f1']:.3f}")
