@@ -80,6 +80,17 @@ def reliability_diagram(confidence: np.ndarray, correct: np.ndarray, path: Path,
     plt.close(fig)
 
 
+def load_real(datasets: Path) -> pd.DataFrame | None:
+    """`surabaya-2022.csv` with parsed dates, or None (saying why) when the real sets are not there."""
+    real = datasets / "surabaya-2022.csv"
+    if not real.is_file():
+        print(f"SKIP: {real} not found; this benchmark needs the real complaint sets (TRIASE_SHARED_DATASETS).")
+        return None
+    frame = pd.read_csv(real, dtype=str, keep_default_na=False)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
 def reference_scores(train: pd.DataFrame, test: pd.DataFrame) -> dict:
     """The reference pipeline of the issue: raw text, TF-IDF (1,2)-grams, LinearSVC(C=0.5), nothing else."""
     ref = make_pipeline(TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2), LinearSVC(C=0.5))
@@ -105,19 +116,16 @@ def urgency_scores(model: TriageModel, texts: list[str], truth: list[str]) -> di
 def main(
     datasets: Annotated[
         Path | None,
-        typer.Option(help="Folder with surabaya-2022.csv and urgency-dev.csv [default: TRIASE_SHARED_DATASETS]."),
+        typer.Option(help="Folder with surabaya-2022.csv and urgency-dev.csv (default: TRIASE_SHARED_DATASETS)."),
     ] = None,
     target_precision: Annotated[float, typer.Option(help="Precision auto-routing must reach.")] = 0.95,
     log_to_mlflow: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
 ) -> None:
     datasets = datasets or get_settings().shared_datasets
-    real = datasets / "surabaya-2022.csv"
-    if not real.is_file():
-        print(f"SKIP: {real} not found; this benchmark needs the real complaint sets (TRIASE_SHARED_DATASETS).")
+    frame = load_real(datasets)
+    if frame is None:
         return
     started = time.perf_counter()
-    frame = pd.read_csv(real, dtype=str, keep_default_na=False)
-    frame["date"] = pd.to_datetime(frame["date"])
     train, test = frame[frame["date"] < SPLIT_DATE], frame[frame["date"] >= SPLIT_DATE]
     print(
         f"train {len(train)} complaints before {SPLIT_DATE}, test {len(test)} from then ({test['opd'].nunique()} codes)"
