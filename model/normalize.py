@@ -65,8 +65,9 @@ def mask_identifiers(text: str) -> str:
 
 def clean(text: str) -> str:
     """Unicode-normalise, lower-case and mask identifiers."""
-    # Exports often carry line breaks as a literal backslash-n; they must not glue onto the next word.
-    text = unicodedata.normalize("NFKC", text).replace("\\n", " ").lower()
+    # Exports often carry line breaks as a literal backslash-n; they must not glue onto the next word. Replaced
+    # after lower-casing, or a literal backslash-N would become one only on a second pass.
+    text = unicodedata.normalize("NFKC", text).lower().replace("\\n", " ")
     return mask_identifiers(text)
 
 

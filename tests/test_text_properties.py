@@ -4,7 +4,7 @@ only — the pipeline and the model handle it."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from model.normalize import clean, mask_identifiers
@@ -38,6 +38,7 @@ def test_a_100k_character_text_preprocesses(prep):
 
 @settings(max_examples=300, deadline=None)
 @given(text=awkward)
+@example(text="\\N")  # a literal backslash-N: lower-cased, it reads as an escaped line break
 def test_normalisation_is_idempotent(text):
     once = clean(text)
     assert clean(once) == once
