@@ -18,7 +18,7 @@ Writes `benchmarks/out/drift.md`. No figure here is a target: this explains them
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -63,7 +63,7 @@ def random_folds(
 
 
 def _predict(
-    params: dict, texts: list[str], labels: np.ndarray, splits: Iterator[tuple[np.ndarray, np.ndarray]], classes: list
+    params: dict, texts: list[str], labels: np.ndarray, splits: Iterable[tuple[np.ndarray, np.ndarray]], classes: list
 ) -> np.ndarray:
     """Probabilities over `classes` for every row some split tests (zero rows elsewhere)."""
     proba = np.zeros((len(texts), len(classes)))
