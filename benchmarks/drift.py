@@ -39,7 +39,7 @@ def retraining_periods(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(training rows, test rows) for each period of `every_days` from `start`: a period's complaints are
     predicted by a model trained on every complaint dated before the period began."""
-    dates = pd.to_datetime(dates).reset_index(drop=True)
+    dates = dates.reset_index(drop=True)  # positions, not index labels, are what the caller gets back
     cut, last = start, dates.max()
     while cut <= last:
         end = cut + pd.Timedelta(days=every_days)
